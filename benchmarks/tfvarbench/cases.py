@@ -1,0 +1,247 @@
+"""What a benchmark case is: a family of variants, the setup each variant gets, and the checks it must pass.
+
+A variant is one function that takes a `Setup`, makes its variables and inputs through it, declares
+what state the timed body must leave after n calls, and returns the body. The harness does the rest:
+placement, timing, verification and the record saved with the run.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Case",
+    "Family",
+    "Profile",
+    "PROFILES",
+    "SIZES",
+    "Setup",
+    "Unsupported",
+    "VerificationError",
+    "repeated_add",
+]
+
+# Size labels in the user's words; a scalar is a 0-d variable, the rest are vectors.
+SIZES: dict[str, int] = {"scalar": 1, "1Ki": 1 << 10, "64Ki": 1 << 16, "1Mi": 1 << 20, "16Mi": 1 << 24}
+
+
+class VerificationError(AssertionError):
+    """A case left the wrong state, or ran on the wrong device: its figure would be a lie."""
+
+
+class Unsupported(Exception):
+    """This op cannot run with this dtype on this device (no kernel): skipped, not failed."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A size/dtype grid and a time budget: `quick` for a laptop minute, `full` for the whole grid."""
+
+    name: str
+    sizes: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    round_s: float
+    case_s: float
+    min_rounds: int
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile("quick", ("scalar", "1Ki", "1Mi"), ("float32",), round_s=0.01, case_s=0.25, min_rounds=15),
+    "full": Profile(
+        "full",
+        ("scalar", "1Ki", "64Ki", "1Mi", "16Mi"),
+        ("float32", "float16", "float64", "int32"),
+        round_s=0.02,
+        case_s=1.0,
+        min_rounds=25,
+    ),
+}
+
+
+def repeated_add(start: Any, step: Any, calls: int, dtype: str) -> np.ndarray:
+    """The value `start` holds after `calls` additions of `step`, rounded as `dtype` rounds each one.
+
+    float16 stops growing at 2048 when adding 1 (2049 is not representable), so the closed form
+    start + calls*step is only used while every intermediate value is exact.
+    """
+    start, step = np.asarray(start, dtype), np.asarray(step, dtype)
+    if np.issubdtype(start.dtype, np.integer):
+        return (start.astype(np.int64) + calls * step.astype(np.int64)).astype(dtype)
+    exact = 2.0 ** (np.finfo(start.dtype).nmant + 1)
+    both_integral = np.all(np.mod(start, 1) == 0) and np.all(np.mod(step, 1) == 0)
+    if both_integral and np.max(np.abs(start.astype(np.float64)) + calls * np.abs(step.astype(np.float64))) <= exact:
+        return (start.astype(np.float64) + calls * step.astype(np.float64)).astype(dtype)
+    value = start
+    for _ in range(calls):  # slow path: stops at the first fixed point, where rounding swallows the step
+        following = (value + step).astype(dtype)
+        if np.array_equal(following, value):
+            break
+        value = following
+    return value
+
+
+@dataclass
+class _Expectation:
+    label: str
+    get: Callable[[], Any]
+    after: Callable[[int], Any]
+    rtol: float
+    atol: float
+    on_device: bool
+
+
+class Setup:
+    """What a variant gets: the device, dtype and size of its case, and helpers that place and check.
+
+    Everything a variant creates through `variable` or `tensor` is placed on the case's device and
+    its placement is checked after timing; everything declared with `expect` is compared with the
+    value it must hold after the body ran n times.
+    """
+
+    def __init__(self, device: str, dtype: str, size: str, profile: Profile) -> None:
+        self.device = device
+        self.dtype = dtype
+        self.size = size
+        self.elements = SIZES[size]
+        self.shape: tuple[int, ...] = () if size == "scalar" else (self.elements,)
+        self.profile = profile
+        self.bytes = self.elements * np.dtype(dtype).itemsize
+        self.info: dict[str, Any] = {}
+        self._expectations: list[_Expectation] = []
+        self._placed: list[tuple[str, Any]] = []
+        self._after_run: list[Callable[[], None]] = []
+
+    # --- making state -------------------------------------------------------------------------
+    def host(self, fill: Any, shape: Sequence[int] | None = None, dtype: str | None = None) -> np.ndarray:
+        """A NumPy array in host memory, filled with `fill`."""
+        return np.full(self.shape if shape is None else tuple(shape), fill, dtype=dtype or self.dtype)
+
+    def variable(self, fill: Any, shape: Sequence[int] | None = None, name: str = "v", dtype: str | None = None) -> Any:
+        """A tf.Variable on the case's device, filled with `fill` (or holding an array given as `fill`)."""
+        import tensorflow as tf
+
+        value = fill if isinstance(fill, np.ndarray) else self.host(fill, shape, dtype)
+        with tf.device(self.device):
+            var = tf.Variable(value, name=name)
+        self._placed.append((name, var))
+        return var
+
+    def tensor(self, fill: Any, shape: Sequence[int] | None = None, name: str = "x", dtype: str | None = None) -> Any:
+        """A constant tensor on the case's device."""
+        import tensorflow as tf
+
+        value = fill if isinstance(fill, np.ndarray) else self.host(fill, shape, dtype)
+        with tf.device(self.device):
+            const = tf.identity(tf.constant(value))  # identity pins the copy to the device
+        self._placed.append((name, const))
+        return const
+
+    # --- declaring what must hold -------------------------------------------------------------
+    def expect(
+        self,
+        subject: Any,
+        after: Callable[[int], Any],
+        label: str | None = None,
+        rtol: float = 0.0,
+        atol: float = 0.0,
+    ) -> None:
+        """After the body ran n times, `subject` (a variable, or a callable returning a tensor) holds after(n)."""
+        get = subject if callable(subject) and not hasattr(subject, "numpy") else (lambda: subject)
+        name = label or getattr(subject, "name", "value").split(":")[0]
+        self._expectations.append(_Expectation(name, get, after, rtol, atol, on_device=True))
+
+    def expect_result(self, after: Callable[[int], Any], rtol: float = 0.0, atol: float = 0.0) -> None:
+        """The body's return value (from its last call) holds after(n) and lives on the device."""
+        self._expectations.append(_Expectation("result", lambda: self._result, after, rtol, atol, on_device=True))
+
+    def after_run(self, action: Callable[[], None]) -> None:
+        """Run `action` after timing, before verification (e.g. to record a trace count in `info`)."""
+        self._after_run.append(action)
+
+    def adds(self, start: Any, step: Any) -> Callable[[int], np.ndarray]:
+        """after(n) for a state that starts at `start` and gains `step` per call, in this dtype."""
+        return lambda calls: repeated_add(start, step, calls, self.dtype)
+
+    # --- used by the harness ------------------------------------------------------------------
+    _result: Any = None
+
+    def verify(self, calls: int, result: Any) -> None:
+        """Check placement, dtype, shape and values of everything declared; raise VerificationError."""
+        self._result = result
+        for action in self._after_run:
+            action()
+        from .devices import same_device
+
+        where = f"on {self.device} ({self.size}, {self.dtype})"
+        for name, placed in self._placed:
+            if not same_device(getattr(placed, "device", ""), self.device):
+                raise VerificationError(f"{name} {where} was placed on {placed.device!r}")
+        if not self._expectations:
+            raise VerificationError(f"case {where} declared nothing to verify")
+        for expectation in self._expectations:
+            actual = expectation.get()
+            if actual is None:
+                raise VerificationError(f"{expectation.label} {where}: the body returned nothing to check")
+            device = getattr(actual, "device", "")
+            if expectation.on_device and hasattr(actual, "device") and not same_device(device, self.device):
+                raise VerificationError(f"{expectation.label} {where} is on {device!r}")
+            got = np.asarray(actual.numpy() if hasattr(actual, "numpy") else actual)
+            want = np.asarray(expectation.after(calls))
+            if want.dtype.kind in "fiub" and got.dtype != np.dtype(self.dtype) and want.dtype == np.dtype(self.dtype):
+                raise VerificationError(f"{expectation.label} {where} has dtype {got.dtype}, expected {self.dtype}")
+            if want.shape != got.shape and want.ndim != 0:
+                raise VerificationError(f"{expectation.label} {where} has shape {got.shape}, expected {want.shape}")
+            want = np.broadcast_to(want, got.shape)
+            if not np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=expectation.atol):
+                diff = np.flatnonzero(~np.isclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=expectation.atol))
+                first = int(diff[0])
+                raise VerificationError(
+                    f"{expectation.label} {where} after {calls} calls holds {got.flat[first].item()!r} at element {first},"
+                    f" expected {want.flat[first].item()!r} ({diff.size} of {got.size} elements differ)"
+                )
+
+
+@dataclass(frozen=True)
+class Case:
+    """One variant of an op family: its name, the op and variant in the user's words, and its builder."""
+
+    family: str
+    name: str
+    op: str
+    variant: str
+    mode: str
+    build: Callable[[Setup], Callable[[], Any]] = field(compare=False, repr=False)
+    dtypes: tuple[str, ...] | None = None
+    min_size: int = 1
+
+    def runs_with(self, dtype: str, size: str) -> bool:
+        return (self.dtypes is None or dtype in self.dtypes) and SIZES[size] >= self.min_size
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Family:
+    """An op family: a module-level registry of variants. `@family.case(...)` adds one."""
+
+    def __init__(self, name: str, dtypes: Sequence[str] | None = None) -> None:
+        self.name = name
+        self.dtypes = tuple(dtypes) if dtypes else None
+        self.cases: list[Case] = []
+
+    def case(
+        self, op: str, variant: str = "", mode: str = "eager", dtypes: Sequence[str] | None = None, min_size: int = 1
+    ) -> Callable[[Callable[[Setup], Callable[[], Any]]], Callable[[Setup], Callable[[], Any]]]:
+        """Register the decorated builder as a variant of this family."""
+
+        def register(build: Callable[[Setup], Callable[[], Any]]) -> Callable[[Setup], Callable[[], Any]]:
+            if any(existing.name == build.__name__ for existing in self.cases):
+                raise ValueError(f"{self.name}: two variants are named {build.__name__}")
+            allowed = tuple(dtypes) if dtypes else self.dtypes
+            self.cases.append(Case(self.name, build.__name__, op, variant, mode, build, allowed, min_size))
+            return build
+
+        return register

@@ -1,0 +1,55 @@
+"""Machine and build facts saved with every run, so a figure can be traced to the hardware that made it."""
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from typing import Any
+
+import psutil
+
+from . import devices as _devices
+from .devices import describe
+
+__all__ = ["collect", "cpu_model"]
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name, from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _build_info(tf: Any) -> dict[str, Any]:
+    info = dict(tf.sysconfig.get_build_info())
+    keep = ("is_cuda_build", "is_rocm_build", "cuda_version", "cudnn_version", "cuda_compute_capabilities", "cpu_compiler")
+    return {key: info[key] for key in keep if key in info}
+
+
+def collect(devices: Sequence[str], logical_cpus: int, profile: str) -> dict[str, Any]:
+    """TensorFlow version and build, the devices this run used (described), CPU, cores and memory."""
+    import tensorflow as tf
+
+    frequency = psutil.cpu_freq()
+    model = cpu_model()
+    return {
+        "tensorflow": {"version": tf.__version__, "git_version": tf.version.GIT_VERSION, "build": _build_info(tf)},
+        "devices": describe(devices, cpu_model=model),
+        "gpus_present": len(tf.config.list_physical_devices("GPU")),
+        "cpu": {
+            "model": model,
+            "physical_cores": psutil.cpu_count(logical=False),
+            "logical_cores": psutil.cpu_count(logical=True),
+            "max_mhz": frequency.max if frequency else None,
+            "current_mhz": frequency.current if frequency else None,
+        },
+        "memory_bytes": psutil.virtual_memory().total,
+        "logical_cpus": logical_cpus,
+        "profile": profile,
+        "tensorflow_startup_log": list(_devices.startup_log),
+    }

@@ -1,0 +1,130 @@
+"""How a case is timed: a clock that waits for device work, round calibration, and call counting."""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Budget", "Plan", "Timing", "calibrate", "measure", "sync_cost", "synced_clock", "timed_once"]
+
+
+def _sync() -> None:
+    import tensorflow as tf
+
+    tf.test.experimental.sync_devices()
+
+
+def synced_clock() -> float:
+    """perf_counter read after all queued device work has finished.
+
+    GPU ops return before the device is done; reading the clock without waiting would time the
+    launch, not the work. pytest-benchmark reads its timer at both ends of a round, so each round
+    pays one wait at its end, which calibration keeps under 1% of the round.
+    """
+    _sync()
+    return time.perf_counter()
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long to spend on one case: round length, total, and round-count bounds."""
+
+    round_s: float = 0.01
+    case_s: float = 0.3
+    warmup_s: float = 0.05
+    min_rounds: int = 15
+    max_rounds: int = 1000
+    max_sync_fraction: float = 0.01
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The calibrated shape of a measurement."""
+
+    iterations: int
+    rounds: int
+    warmup_rounds: int
+    round_s: float
+    sync_s: float
+    calibration_calls: int
+
+    @property
+    def sync_fraction(self) -> float:
+        return self.sync_s / self.round_s if self.round_s else 0.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What one measurement did: how many times it called the body, and the last result."""
+
+    calls: int
+    plan: Plan | None
+    result: Any
+
+
+def sync_cost(samples: int = 50, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Median cost of one device synchronisation, in seconds."""
+    costs = []
+    for _ in range(samples):
+        start = clock()
+        _sync()
+        costs.append(clock() - start)
+    return statistics.median(costs)
+
+
+def timed_once(body: Callable[[], Any], clock: Callable[[], float] = synced_clock) -> tuple[float, Any]:
+    """Time one call of `body`, device work included."""
+    start = clock()
+    result = body()
+    return clock() - start, result
+
+
+def calibrate(body: Callable[[], Any], budget: Budget, sync_s: float, clock: Callable[[], float] = synced_clock) -> Plan:
+    """Find iterations per round so a round lasts at least budget.round_s and the sync is negligible."""
+    floor = max(budget.round_s, sync_s / budget.max_sync_fraction)
+    iterations, calls = 1, 0
+    while True:
+        start = clock()
+        for _ in range(iterations):
+            body()
+        elapsed = clock() - start
+        calls += iterations
+        if elapsed >= floor or iterations >= 10_000_000:
+            break
+        # Aim a little past the floor so the next try usually lands; never grow more than 10x.
+        grow = 10 if elapsed <= 0 else min(10.0, max(1.5, 1.2 * floor / elapsed))
+        iterations = math.ceil(iterations * grow)
+    rounds = min(budget.max_rounds, max(budget.min_rounds, math.ceil(budget.case_s / elapsed)))
+    warmup_rounds = max(1, math.ceil(budget.warmup_s / elapsed))
+    return Plan(iterations, rounds, warmup_rounds, elapsed, sync_s, calls)
+
+
+def _pedantic_calls(benchmark: Any, plan: Plan) -> int:
+    """Calls pytest-benchmark's pedantic() makes of the target for this plan.
+
+    pedantic() calls the target once more after looped rounds to return a result, and again under
+    --benchmark-cprofile. Counting them lets each case check the exact state the calls must leave.
+    """
+    calls = (plan.warmup_rounds + plan.rounds) * plan.iterations
+    if plan.iterations > 1:
+        calls += 1
+    if getattr(benchmark, "cprofile", False):
+        loops = getattr(benchmark, "cprofile_loops", None)
+        calls += plan.iterations if loops is None else loops
+    return calls
+
+
+def measure(benchmark: Any, body: Callable[[], Any], budget: Budget) -> Timing:
+    """Time `body` with pytest-benchmark's pedantic mode on a calibrated plan.
+
+    With benchmarks disabled (--benchmark-disable) the body runs exactly once, unmeasured, which
+    is what the correctness run of the suite wants.
+    """
+    if benchmark.disabled:
+        return Timing(calls=1, plan=None, result=benchmark.pedantic(body))
+    plan = calibrate(body, budget, sync_cost())
+    result = benchmark.pedantic(body, rounds=plan.rounds, warmup_rounds=plan.warmup_rounds, iterations=plan.iterations)
+    return Timing(calls=plan.calibration_calls + _pedantic_calls(benchmark, plan), plan=plan, result=result)

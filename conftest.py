@@ -1,0 +1,184 @@
+"""pytest wiring for tfvarbench: options, device parametrisation, and hooks that call the harness."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# TensorFlow's C++ start-up chatter (oneDNN notes, CUDA probing) would bury pytest's own output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# `pytest-benchmark compare` loads this file without pytest's ini `pythonpath`; find the harness anyway.
+_HARNESS = str(Path(__file__).resolve().parent / "benchmarks")
+if _HARNESS not in sys.path:
+    sys.path.insert(0, _HARNESS)
+
+from tfvarbench import devices as tfv_devices  # noqa: E402
+from tfvarbench.cases import PROFILES, Profile, Unsupported  # noqa: E402
+
+_SELECTED = pytest.StashKey[list]()
+_PRESENT = pytest.StashKey[list]()
+_PROFILE = pytest.StashKey[Profile]()
+_RESULTS = pytest.StashKey[Path]()
+_SAVE_TAG = pytest.StashKey[str]()
+_REPORT = pytest.StashKey[list]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tfvarbench", "tfvarbench: devices and size grid")
+    group.addoption(
+        "--devices",
+        default="all",
+        metavar="SPEC",
+        help="devices to benchmark: comma list of all, cpu, gpu or names such as CPU:0, GPU:1 (default: all)",
+    )
+    group.addoption(
+        "--logical-cpus",
+        type=int,
+        default=1,
+        metavar="N",
+        help="split the CPU into N logical devices before TensorFlow starts (default: 1)",
+    )
+    group.addoption(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="quick",
+        help="size/dtype grid and time budget: quick or full (default: quick)",
+    )
+    group.addoption(
+        "--results",
+        default=None,
+        metavar="DIR",
+        help="where benchmark runs are saved and their tables written (default: results/ in the repo)",
+    )
+
+
+def _runs_benchmarks(config: pytest.Config) -> bool:
+    """Whether this session was asked to run the suite under benchmarks/ (only those runs are saved)."""
+    bench_dir = (config.rootpath / "benchmarks").resolve()
+    for arg in config.args:
+        target = Path(arg.split("::")[0]).resolve()
+        if target == bench_dir or bench_dir in target.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.help:
+        return
+    try:
+        tfv_devices.configure(config.getoption("logical_cpus"))
+        present = tfv_devices.available()
+        selected = tfv_devices.select(config.getoption("devices"), present)
+    except tfv_devices.DeviceError as error:
+        raise pytest.UsageError(str(error)) from None
+    if not selected:
+        raise pytest.UsageError(f"--devices {config.getoption('devices')} selects none of: {', '.join(present)}")
+    config.stash[_PRESENT] = present
+    config.stash[_SELECTED] = selected
+    config.stash[_PROFILE] = PROFILES[config.getoption("profile")]
+    results = Path(config.getoption("results") or config.rootpath / "results").resolve()
+    config.stash[_RESULTS] = results
+
+    # Runs of the suite are saved with their raw rounds, unless the user chose where and how.
+    option = config.option
+    if _runs_benchmarks(config) and not (option.benchmark_save or option.benchmark_autosave or option.benchmark_json):
+        from pytest_benchmark.utils import get_tag
+
+        option.benchmark_autosave = get_tag()
+        option.benchmark_save_data = True
+        if option.benchmark_storage == "file://./.benchmarks":
+            option.benchmark_storage = f"file://{results}"
+        config.stash[_SAVE_TAG] = option.benchmark_autosave
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise every family test over its variants x sizes x dtypes x devices."""
+    if "case" not in metafunc.fixturenames:
+        return
+    family = getattr(metafunc.module, "family", None)
+    if family is None:
+        raise pytest.UsageError(f"{metafunc.module.__name__} asks for 'case' but defines no module-level `family`")
+    profile: Profile = metafunc.config.stash[_PROFILE]
+    grid = [
+        pytest.param(case, size, dtype, id=f"{case.name}-{size}-{dtype}")
+        for case in family.cases
+        for size in profile.sizes
+        for dtype in profile.dtypes
+        if case.runs_with(dtype, size)
+    ]
+    metafunc.parametrize(("case", "size", "dtype"), grid)
+    devices = metafunc.config.stash[_SELECTED]
+    metafunc.parametrize("device", devices, ids=devices)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Every benchmark reads a clock that first waits for device work, and runs with gc off.
+    from tfvarbench.timing import synced_clock
+
+    for item in items:
+        if "case" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.benchmark(timer=synced_clock, disable_gc=True))
+
+
+@pytest.fixture
+def measured_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, request: pytest.FixtureRequest) -> dict:
+    """The case built on `device`, timed, and verified; its record (also in benchmark.extra_info)."""
+    from tfvarbench.run import run_case
+
+    benchmark.group = f"{case.family}: {case.name} {size} {dtype}"
+    try:
+        return run_case(benchmark, case, device, size, dtype, request.config.stash[_PROFILE])
+    except Unsupported as reason:
+        benchmark.skipped = True
+        pytest.skip(str(reason))
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
+    from tfvarbench.machine import collect
+
+    machine_info["tfvarbench"] = collect(
+        config.stash[_SELECTED], config.getoption("logical_cpus"), config.getoption("profile")
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After pytest-benchmark saved the run, write its tables from the saved file."""
+    config = session.config
+    tag = config.stash.get(_SAVE_TAG, None)
+    if tag is None:
+        return
+    bench_session = config._benchmarksession  # pytest-benchmark's documented plugin object
+    saved = sorted(Path(bench_session.storage.path).glob(f"*/*_{tag}.json")) + sorted(
+        Path(bench_session.storage.path).glob(f"*_{tag}.json")
+    )
+    if not saved:
+        return
+    from tfvarbench.results import RunError, load_run
+    from tfvarbench.tables import write_run_tables
+
+    try:
+        run = load_run(saved[-1])
+    except RunError as error:  # every case skipped or failed: nothing to tabulate
+        config.stash[_REPORT] = [f"no tables written: {error}"]
+        return
+    out = config.stash[_RESULTS] / "reports" / run.run_id
+    written = write_run_tables([run], out)
+    config.stash[_REPORT] = [f"saved run: {saved[-1]}", f"tables: {out}/ ({', '.join(p.name for p in written)})"]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    present = config.stash.get(_PRESENT, None)
+    if present is None:
+        return
+    lines = list(config.stash.get(_REPORT, []))
+    if not any(tfv_devices.kind(name) == "GPU" for name in present):
+        selected = ", ".join(config.stash[_SELECTED])
+        lines.insert(0, f"no GPU visible to TensorFlow: ran on {selected} only")
+    if lines:
+        terminalreporter.write_sep("-", "tfvarbench")
+        for line in lines:
+            terminalreporter.write_line(line)

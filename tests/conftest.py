@@ -1,0 +1,47 @@
+"""Fixtures for the harness's own tests."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def saved_run() -> Path:
+    """A real two-logical-CPU run of the assignment family, trimmed to three variants."""
+    return DATA / "run-2cpu.json"
+
+
+@pytest.fixture
+def two_devices(request: pytest.FixtureRequest) -> list[str]:
+    """Two logical CPUs; skipped unless the session was started with --logical-cpus 2 or more."""
+    from tfvarbench.devices import available
+
+    present = available()
+    if len(present) < 2:
+        pytest.skip("needs two devices: run with --logical-cpus 2")
+    return present[:2]
+
+
+def _run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 540) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def run_pytest():
+    """Run pytest on this repo in a fresh interpreter (TensorFlow's device setup is once per process)."""
+    return _run_pytest

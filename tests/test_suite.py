@@ -1,0 +1,72 @@
+"""The benchmark suite end to end, in a fresh interpreter: every case verified, usage errors, saved runs."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_case_runs_once_and_verifies_on_two_devices(run_pytest, tmp_path: Path) -> None:
+    result = run_pytest("benchmarks", "--logical-cpus", "2", "--benchmark-disable", "-q", "--results", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    passed = int(re.search(r"(\d+) passed", result.stdout).group(1))
+    assert passed >= 52
+    assert "no GPU visible to TensorFlow: ran on CPU:0, CPU:1 only" in result.stdout
+    assert not list(tmp_path.iterdir()), "a correctness run saves nothing"
+
+
+def test_a_missing_device_is_one_usage_line_naming_it_and_those_present(run_pytest) -> None:
+    result = run_pytest("benchmarks", "--devices", "GPU:0", "--logical-cpus", "2")
+    assert result.returncode == 4
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert lines == ["ERROR: --devices: GPU:0 is not present on this machine; available: CPU:0, CPU:1"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--devices", "TPU"], "ERROR: 'TPU' is not a device name (expected e.g. CPU:0 or GPU:1)"),
+        (["--logical-cpus", "0"], "ERROR: --logical-cpus must be at least 1, got 0"),
+        (["--devices", "gpu"], "ERROR: --devices gpu selects none of: CPU:0"),
+    ],
+)
+def test_bad_options_are_one_usage_line(run_pytest, args: list[str], message: str) -> None:
+    result = run_pytest("benchmarks", *args)
+    assert result.returncode == 4
+    assert [line for line in (result.stdout + result.stderr).splitlines() if line.strip()] == [message]
+
+
+def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(run_pytest, tmp_path: Path) -> None:
+    result = run_pytest(
+        "benchmarks/bench_assign.py", "--logical-cpus", "2", "-k", "assign_add_no_read and not 1Mi", "-q", "--results", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    saved = list(tmp_path.glob("*/*.json"))
+    assert len(saved) == 1
+    run = json.loads(saved[0].read_text())
+    assert len(run["benchmarks"]) == 4
+    for bench in run["benchmarks"]:
+        info = bench["extra_info"]
+        assert info["verified"] and info["mode"] == "eager" and info["op"] == "assign_add"
+        assert info["calls"] > bench["stats"]["rounds"] * bench["stats"]["iterations"]
+        assert len(bench["stats"]["data"]) == bench["stats"]["rounds"]
+        assert info["sync_fraction"] < 0.01
+        assert info["gbps"] == pytest.approx(info["bytes"] / bench["stats"]["median"] / 1e9)
+    assert [d["name"] for d in run["machine_info"]["tfvarbench"]["devices"]] == ["CPU:0", "CPU:1"]
+    report = tmp_path / "reports" / saved[0].stem
+    assert sorted(p.name for p in report.iterdir()) == ["CPU_0.md", "CPU_1.md", "comparison.md", "results.csv"]
+    assert f"tables: {report}/" in result.stdout
+
+    compare = subprocess.run(
+        [sys.executable, "-m", "pytest_benchmark", "compare", str(saved[0])], capture_output=True, text=True, cwd=ROOT
+    )
+    assert compare.returncode == 0, compare.stderr
+    assert "assign_add_no_read-1Ki-float32-CPU:1" in compare.stdout

@@ -1,0 +1,114 @@
+"""Tables rendered from a saved run (plain JSON), and loading errors named per file."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tfvarbench.results import RunError, atomic_dir, load_run, load_runs
+from tfvarbench.tables import comparison_table, device_table, format_seconds, labelled_cases, results_csv, write_run_tables
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(4.07e-6, "4.07 µs"), (1.772e-4, "177 µs"), (0.00123, "1.23 ms"), (2.5, "2.5 s"), (8e-10, "0.8 ns"), (None, "–")],
+)
+def test_format_seconds_picks_a_readable_unit(seconds: float | None, text: str) -> None:
+    assert format_seconds(seconds) == text
+
+
+def test_load_run_flattens_cases_with_their_statistics(saved_run: Path) -> None:
+    run = load_run(saved_run)
+    assert run.run_id == "run-2cpu" and len(run.cases) == 18
+    case = next(c for c in run.cases if (c["case"], c["size"], c["device"]) == ("assign_add", "1Mi", "CPU:0"))
+    raw = next(b for b in json.loads(saved_run.read_text())["benchmarks"] if b["extra_info"] == {k: case[k] for k in b["extra_info"]})
+    assert case["median_s"] == raw["stats"]["median"]
+    assert case["rel_iqr"] == pytest.approx(raw["stats"]["iqr"] / raw["stats"]["median"])
+    assert case["data"] == raw["stats"]["data"]
+
+
+def test_device_table_has_a_row_per_variant_and_a_column_per_size(saved_run: Path) -> None:
+    cases = labelled_cases([load_run(saved_run)])
+    table = device_table(cases, "CPU:1")
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    assert [cell.strip() for cell in lines[0].split("|")[1:-1]] == ["op", "variant", "mode", "scalar", "1Ki", "1Mi"]
+    one = next(c for c in cases if (c["device"], c["case"], c["size"]) == ("CPU:1", "assign_add", "1Mi"))
+    assert f"{format_seconds(one['median_s'])} ±{100 * one['rel_iqr']:.1f}%" in next(l for l in lines if "assign_add" in l)
+    assert len(lines) == 2 + 3  # header, rule, three variants
+    assert "## assignment, float32" in table
+
+
+def test_comparison_gives_each_device_and_its_ratio_to_the_first_cpu(saved_run: Path) -> None:
+    cases = labelled_cases([load_run(saved_run)])
+    table = comparison_table(cases)
+    assert "CPU:1 / CPU:0" in table
+    c0 = next(c for c in cases if (c["device"], c["case"], c["size"]) == ("CPU:0", "rebind_name", "scalar"))
+    c1 = next(c for c in cases if (c["device"], c["case"], c["size"]) == ("CPU:1", "rebind_name", "scalar"))
+    row = next(line for line in table.splitlines() if "rebind name" in line and "| scalar" in line)
+    assert f"{c1['median_s'] / c0['median_s']:.2f}×" in row
+
+
+def test_csv_has_one_row_per_case_and_device(saved_run: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(results_csv(labelled_cases([load_run(saved_run)])))))
+    assert len(rows) == 18
+    assert {row["device_label"] for row in rows} == {"CPU:0", "CPU:1"}
+    assert all(float(row["median_s"]) > 0 for row in rows)
+
+
+def test_write_run_tables_writes_every_file(saved_run: Path, tmp_path: Path) -> None:
+    written = write_run_tables([load_run(saved_run)], tmp_path / "report")
+    assert sorted(p.name for p in written) == ["CPU_0.md", "CPU_1.md", "comparison.md", "results.csv"]
+    assert all(p.read_text() for p in written)
+
+
+def test_a_failed_write_leaves_the_previous_directory_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "report"
+    target.mkdir()
+    (target / "kept.md").write_text("saved by the user")
+    with pytest.raises(RuntimeError), atomic_dir(target) as staging:
+        (staging / "half.md").write_text("half")
+        raise RuntimeError("renderer crashed")
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
+    assert (target / "kept.md").read_text() == "saved by the user"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "no such file"),
+        ("{not json", "not JSON"),
+        ('{"hello": 1}', "not a saved pytest-benchmark run"),
+        ('{"machine_info": {}, "benchmarks": []}', "no measured tfvarbench cases"),
+    ],
+)
+def test_bad_runs_are_named_with_their_problem(tmp_path: Path, content: str | None, problem: str) -> None:
+    path = tmp_path / "run.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(RunError) as error:
+        load_run(path)
+    assert str(error.value).startswith(f"{path}: ") and problem in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_load_runs_expands_directories_and_skips_reports(saved_run: Path, tmp_path: Path) -> None:
+    (tmp_path / "reports" / "x").mkdir(parents=True)
+    (tmp_path / "reports" / "x" / "junk.json").write_text("{}")
+    (tmp_path / "a.json").write_text(saved_run.read_text())
+    assert [run.run_id for run in load_runs([tmp_path])] == ["a"]
+
+
+def test_tables_command_writes_the_tables_and_rejects_bad_input_in_one_line(
+    saved_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tfvarbench.cli import main
+
+    assert main(["tables", str(saved_run), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "comparison.md").exists()
+    capsys.readouterr()
+    assert main(["tables", str(tmp_path / "missing.json"), "--out", str(tmp_path / "other")]) == 2
+    assert capsys.readouterr().err == f"tfvarbench tables: {tmp_path / 'missing.json'}: no such file\n"
+    assert not (tmp_path / "other").exists()

@@ -1,0 +1,52 @@
+"""Calibration: rounds long enough for the budget and for the device sync to be negligible."""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from tfvarbench.timing import Budget, Plan, _pedantic_calls, calibrate
+
+
+class FakeClock:
+    """A clock that advances `per_call` seconds for every body call."""
+
+    def __init__(self, per_call: float) -> None:
+        self.now = 0.0
+        self.per_call = per_call
+
+    def __call__(self) -> float:
+        return self.now
+
+    def body(self) -> None:
+        self.now += self.per_call
+
+
+def test_calibration_grows_rounds_to_the_round_budget() -> None:
+    clock = FakeClock(per_call=1e-5)
+    plan = calibrate(clock.body, Budget(round_s=0.01, case_s=0.2, min_rounds=5), sync_s=1e-6, clock=clock)
+    assert plan.round_s >= 0.01 and plan.iterations * 1e-5 == pytest.approx(plan.round_s)
+    assert plan.rounds == math.ceil(0.2 / plan.round_s)  # the case budget in rounds of that length
+    assert plan.sync_fraction < 0.01
+
+
+def test_calibration_keeps_the_sync_under_one_percent_even_with_short_round_budgets() -> None:
+    clock = FakeClock(per_call=1e-6)
+    plan = calibrate(clock.body, Budget(round_s=1e-4, case_s=0.1), sync_s=3e-5, clock=clock)
+    assert plan.round_s >= 3e-3
+    assert plan.sync_fraction <= 0.01
+
+
+def test_slow_bodies_get_one_iteration_and_the_minimum_rounds() -> None:
+    clock = FakeClock(per_call=0.05)
+    plan = calibrate(clock.body, Budget(round_s=0.01, case_s=0.3, min_rounds=15), sync_s=1e-5, clock=clock)
+    assert (plan.iterations, plan.rounds, plan.calibration_calls) == (1, 15, 1)
+
+
+def test_pedantic_call_count_includes_the_result_call_and_cprofile() -> None:
+    plan = Plan(iterations=10, rounds=5, warmup_rounds=2, round_s=0.01, sync_s=0.0, calibration_calls=0)
+    assert _pedantic_calls(SimpleNamespace(cprofile=False), plan) == 71
+    assert _pedantic_calls(SimpleNamespace(cprofile=True, cprofile_loops=None), plan) == 81
+    single = Plan(iterations=1, rounds=5, warmup_rounds=2, round_s=0.01, sync_s=0.0, calibration_calls=0)
+    assert _pedantic_calls(SimpleNamespace(cprofile=False), single) == 7
