@@ -103,15 +103,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if family is None:
         raise pytest.UsageError(f"{metafunc.module.__name__} asks for 'case' but defines no module-level `family`")
     profile: Profile = metafunc.config.stash[_PROFILE]
-    grid = [
-        pytest.param(case, size, dtype, id=f"{case.name}-{size}-{dtype}")
-        for case in family.cases
-        for size in profile.sizes
-        for dtype in profile.dtypes
-        if case.runs_with(dtype, size)
-    ]
+    grid = [pytest.param(case, size, dtype, id=f"{case.name}-{size}-{dtype}") for case, size, dtype in family.grid(profile)]
     metafunc.parametrize(("case", "size", "dtype"), grid)
-    devices = metafunc.config.stash[_SELECTED]
+    devices = family.devices(metafunc.config.stash[_SELECTED])
     metafunc.parametrize("device", devices, ids=devices)
 
 

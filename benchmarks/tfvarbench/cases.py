@@ -186,7 +186,8 @@ class Setup:
             if actual is None:
                 raise VerificationError(f"{expectation.label} {where}: the body returned nothing to check")
             device = getattr(actual, "device", "")
-            if expectation.on_device and hasattr(actual, "device") and not same_device(device, self.device):
+            # Only TensorFlow values have a placement to check (NumPy 2 arrays answer .device == "cpu").
+            if expectation.on_device and hasattr(actual, "numpy") and not same_device(device, self.device):
                 raise VerificationError(f"{expectation.label} {where} is on {device!r}")
             got = np.asarray(actual.numpy() if hasattr(actual, "numpy") else actual)
             want = np.asarray(expectation.after(calls))
@@ -225,12 +226,37 @@ class Case:
 
 
 class Family:
-    """An op family: a module-level registry of variants. `@family.case(...)` adds one."""
+    """An op family: a module-level registry of variants. `@family.case(...)` adds one.
 
-    def __init__(self, name: str, dtypes: Sequence[str] | None = None) -> None:
+    `sizes` and `dtypes` replace the profile's grid for this family (a reference workload has one
+    fixed size); `host_only` runs it once, on the first CPU, because it measures the host, not a device.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        dtypes: Sequence[str] | None = None,
+        sizes: Sequence[str] | None = None,
+        host_only: bool = False,
+    ) -> None:
         self.name = name
         self.dtypes = tuple(dtypes) if dtypes else None
+        self.sizes = tuple(sizes) if sizes else None
+        self.host_only = host_only
         self.cases: list[Case] = []
+
+    def grid(self, profile: Profile) -> list[tuple[Case, str, str]]:
+        """(case, size, dtype) for every combination this family runs under `profile`."""
+        sizes = self.sizes or profile.sizes
+        dtypes = profile.dtypes if self.dtypes is None else [d for d in profile.dtypes if d in self.dtypes] or [self.dtypes[0]]
+        return [(case, size, dtype) for case in self.cases for size in sizes for dtype in dtypes if case.runs_with(dtype, size)]
+
+    def devices(self, selected: Sequence[str]) -> list[str]:
+        """The selected devices this family runs on."""
+        if self.host_only:
+            cpus = [name for name in selected if name.startswith("CPU:")]
+            return cpus[:1] or ["CPU:0"]
+        return list(selected)
 
     def case(
         self, op: str, variant: str = "", mode: str = "eager", dtypes: Sequence[str] | None = None, min_size: int = 1
