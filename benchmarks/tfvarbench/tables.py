@@ -36,6 +36,11 @@ CSV_FIELDS = (
 )
 
 
+# Modes whose first call does work the steady state does not (tracing, compilation): their first
+# call is shown as its own table, since it is the cost a short-lived program actually pays.
+FIRST_CALL_MODES = ("function", "xla")
+
+
 def format_seconds(seconds: float | None) -> str:
     """A duration with a unit a person reads at a glance: 812 ns, 12.3 µs, 4.56 ms, 1.20 s."""
     if seconds is None:
@@ -96,6 +101,15 @@ def device_table(cases: Sequence[dict[str, Any]], device_label: str) -> str:
         parts.append(f"\n## {family}, {dtype}\n\n")
         parts.append(tabulate(table, headers=["op", "variant", "mode", *sizes], tablefmt="github"))
         parts.append("\n")
+        traced = [case for case in members if case.get("mode") in FIRST_CALL_MODES and case.get("first_call_s")]
+        if traced:
+            firsts: dict[tuple[str, str, str], dict[str, str]] = {}
+            for case in traced:
+                firsts.setdefault(_row_label(case), {})[case["size"]] = format_seconds(case["first_call_s"])
+            table = [[op, variant, mode, *(cells.get(size, "–") for size in sizes)] for (op, variant, mode), cells in firsts.items()]
+            parts.append(f"\n### {family}, {dtype}: first call (tracing, and XLA compilation for xla)\n\n")
+            parts.append(tabulate(table, headers=["op", "variant", "mode", *sizes], tablefmt="github"))
+            parts.append("\n")
     return "".join(parts)
 
 
