@@ -45,8 +45,9 @@ def collect(devices: Sequence[str], logical_cpus: int, profile: str) -> dict[str
             "model": model,
             "physical_cores": psutil.cpu_count(logical=False),
             "logical_cores": psutil.cpu_count(logical=True),
-            "max_mhz": frequency.max if frequency else None,
-            "current_mhz": frequency.current if frequency else None,
+            # psutil reports 0 where the hypervisor hides the frequency; 0 MHz would read as a fact.
+            "max_mhz": (frequency.max or None) if frequency else None,
+            "current_mhz": (frequency.current or None) if frequency else None,
         },
         "memory_bytes": psutil.virtual_memory().total,
         "logical_cpus": logical_cpus,
