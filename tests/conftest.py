@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +46,22 @@ def _run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 540) -> subproces
 def run_pytest():
     """Run pytest on this repo in a fresh interpreter (TensorFlow's device setup is once per process)."""
     return _run_pytest
+
+
+class _Once:
+    """The benchmark fixture as it behaves with benchmarks disabled: pedantic() calls the body once."""
+
+    disabled = True
+    stats = None
+
+    def __init__(self) -> None:
+        self.extra_info: dict[str, Any] = {}
+
+    def pedantic(self, target: Any, **_: Any) -> Any:
+        return target()
+
+
+@pytest.fixture
+def once():
+    """A factory of disabled-benchmark stand-ins, for running a case once through the harness."""
+    return _Once

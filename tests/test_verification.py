@@ -14,19 +14,6 @@ from tfvarbench.timing import Budget, measure
 QUICK = PROFILES["quick"]
 
 
-class Once:
-    """A stand-in for the benchmark fixture with benchmarks disabled: pedantic() calls the body once."""
-
-    disabled = True
-    stats = None
-
-    def __init__(self) -> None:
-        self.extra_info: dict[str, Any] = {}
-
-    def pedantic(self, target: Any, **_: Any) -> Any:
-        return target()
-
-
 def family_with(build: Any, **options: Any) -> Any:
     family = Family("test")
     family.case("op", "variant", **options)(build)
@@ -40,13 +27,13 @@ def test_repeated_add_is_exact_where_the_dtype_is_and_saturates_where_it_rounds(
     assert repeated_add(0, 0.1, 3, "float32") == np.float32(np.float32(np.float32(0.1) + np.float32(0.1)) + np.float32(0.1))
 
 
-def test_a_correct_case_passes_and_records_what_it_ran() -> None:
+def test_a_correct_case_passes_and_records_what_it_ran(once) -> None:
     def assign_add(s: Setup):
         v, x = s.variable(0), s.tensor(1)
         s.expect(v, s.adds(0, 1))
         return lambda: v.assign_add(x)
 
-    bench = Once()
+    bench = once()
     record = run_case(bench, family_with(assign_add), "CPU:0", "1Ki", "float32", QUICK)
     # One timed first call, then pedantic's single call with benchmarks disabled.
     assert record["calls"] == 2
@@ -54,46 +41,46 @@ def test_a_correct_case_passes_and_records_what_it_ran() -> None:
     assert bench.extra_info == record
 
 
-def test_a_case_that_does_nothing_fails() -> None:
+def test_a_case_that_does_nothing_fails(once) -> None:
     def lazy_assign_add(s: Setup):
         v, x = s.variable(0), s.tensor(1)
         s.expect(v, s.adds(0, 1))
         return lambda: v.read_value() + x  # computes, but never writes the variable
 
     with pytest.raises(VerificationError, match=r"after 2 calls holds 0\.0 at element 0, expected 2\.0"):
-        run_case(Once(), family_with(lazy_assign_add), "CPU:0", "1Ki", "float32", QUICK)
+        run_case(once(), family_with(lazy_assign_add), "CPU:0", "1Ki", "float32", QUICK)
 
 
-def test_a_case_that_writes_the_wrong_values_fails() -> None:
+def test_a_case_that_writes_the_wrong_values_fails(once) -> None:
     def assign_instead_of_add(s: Setup):
         v, x = s.variable(0), s.tensor(1)
         s.expect(v, s.adds(0, 1))
         return lambda: v.assign(x)
 
     with pytest.raises(VerificationError, match="expected 2.0"):
-        run_case(Once(), family_with(assign_instead_of_add), "CPU:0", "scalar", "float32", QUICK)
+        run_case(once(), family_with(assign_instead_of_add), "CPU:0", "scalar", "float32", QUICK)
 
 
-def test_a_case_that_changes_the_shape_fails() -> None:
+def test_a_case_that_changes_the_shape_fails(once) -> None:
     def reshaping(s: Setup):
         v = tf.Variable(np.zeros(4, np.float32), shape=tf.TensorShape(None))
         s.expect(v, lambda n: np.zeros(4, np.float32))
         return lambda: v.assign(np.zeros(3, np.float32))
 
     with pytest.raises(VerificationError, match=r"shape \(3,\), expected \(4,\)"):
-        run_case(Once(), family_with(reshaping), "CPU:0", "scalar", "float32", QUICK)
+        run_case(once(), family_with(reshaping), "CPU:0", "scalar", "float32", QUICK)
 
 
-def test_a_case_that_declares_nothing_fails() -> None:
+def test_a_case_that_declares_nothing_fails(once) -> None:
     def unchecked(s: Setup):
         v = s.variable(0)
         return lambda: v.assign_add(1.0)
 
     with pytest.raises(VerificationError, match="declared nothing to verify"):
-        run_case(Once(), family_with(unchecked), "CPU:0", "scalar", "float32", QUICK)
+        run_case(once(), family_with(unchecked), "CPU:0", "scalar", "float32", QUICK)
 
 
-def test_a_variable_made_on_another_device_fails(two_devices: list[str]) -> None:
+def test_a_variable_made_on_another_device_fails(once, two_devices: list[str]) -> None:
     first, second = two_devices
 
     def misplaced(s: Setup):
@@ -104,10 +91,10 @@ def test_a_variable_made_on_another_device_fails(two_devices: list[str]) -> None
         return lambda: v.assign_add(1.0)
 
     with pytest.raises(VerificationError, match=f"was placed on .*{first}"):
-        run_case(Once(), family_with(misplaced), second, "scalar", "float32", QUICK)
+        run_case(once(), family_with(misplaced), second, "scalar", "float32", QUICK)
 
 
-def test_a_result_left_on_another_device_fails(two_devices: list[str]) -> None:
+def test_a_result_left_on_another_device_fails(once, two_devices: list[str]) -> None:
     first, second = two_devices
 
     def result_elsewhere(s: Setup):
@@ -121,10 +108,10 @@ def test_a_result_left_on_another_device_fails(two_devices: list[str]) -> None:
         return body
 
     with pytest.raises(VerificationError, match=f"result on {second}.* is on .*{first}"):
-        run_case(Once(), family_with(result_elsewhere), second, "scalar", "float32", QUICK)
+        run_case(once(), family_with(result_elsewhere), second, "scalar", "float32", QUICK)
 
 
-def test_an_op_without_a_kernel_for_the_dtype_is_unsupported_not_failed() -> None:
+def test_an_op_without_a_kernel_for_the_dtype_is_unsupported_not_failed(once) -> None:
     from tfvarbench.cases import Unsupported
 
     def bool_add(s: Setup):
@@ -133,7 +120,7 @@ def test_an_op_without_a_kernel_for_the_dtype_is_unsupported_not_failed() -> Non
         return lambda: v.assign_add(tf.constant(True))
 
     with pytest.raises(Unsupported, match="op has no bool kernel on CPU:0"):
-        run_case(Once(), family_with(bool_add), "CPU:0", "scalar", "bool", QUICK)
+        run_case(once(), family_with(bool_add), "CPU:0", "scalar", "bool", QUICK)
 
 
 def test_measure_counts_every_call_pytest_benchmark_makes(benchmark: Any) -> None:

@@ -70,10 +70,16 @@ def repeated_add(start: Any, step: Any, calls: int, dtype: str) -> np.ndarray:
     start, step = np.asarray(start, dtype), np.asarray(step, dtype)
     if np.issubdtype(start.dtype, np.integer):
         return (start.astype(np.int64) + calls * step.astype(np.int64)).astype(dtype)
-    exact = 2.0 ** (np.finfo(start.dtype).nmant + 1)
-    both_integral = np.all(np.mod(start, 1) == 0) and np.all(np.mod(step, 1) == 0)
-    if both_integral and np.max(np.abs(start.astype(np.float64)) + calls * np.abs(step.astype(np.float64))) <= exact:
-        return (start.astype(np.float64) + calls * step.astype(np.float64)).astype(dtype)
+    # Exact while every value is a multiple of the coarsest power of two dividing start and step
+    # (0.5 for steps of 0.5) and stays within the mantissa: then no addition rounds.
+    wide_start, wide_step = start.astype(np.float64), step.astype(np.float64)
+    for power in range(0, 24):
+        unit = 2.0**-power
+        if np.all(np.mod(wide_start, unit) == 0) and np.all(np.mod(wide_step, unit) == 0):
+            exact = unit * 2.0 ** (np.finfo(start.dtype).nmant + 1)
+            if np.max(np.abs(wide_start) + calls * np.abs(wide_step)) <= exact:
+                return (wide_start + calls * wide_step).astype(dtype)
+            break
     value = start
     for _ in range(calls):  # slow path: stops at the first fixed point, where rounding swallows the step
         following = (value + step).astype(dtype)
@@ -168,6 +174,11 @@ class Setup:
     # --- used by the harness ------------------------------------------------------------------
     _result: Any = None
 
+    @property
+    def result(self) -> Any:
+        """The body's last return value, available to `expect` callables at verification."""
+        return self._result
+
     def verify(self, calls: int, result: Any) -> None:
         """Check placement, dtype, shape and values of everything declared; raise VerificationError."""
         self._result = result
@@ -217,9 +228,11 @@ class Case:
     build: Callable[[Setup], Callable[[], Any]] = field(compare=False, repr=False)
     dtypes: tuple[str, ...] | None = None
     min_size: int = 1
+    sizes: tuple[str, ...] | None = None
 
     def runs_with(self, dtype: str, size: str) -> bool:
-        return (self.dtypes is None or dtype in self.dtypes) and SIZES[size] >= self.min_size
+        in_sizes = self.sizes is None or size in self.sizes
+        return (self.dtypes is None or dtype in self.dtypes) and SIZES[size] >= self.min_size and in_sizes
 
     def __str__(self) -> str:
         return self.name
@@ -259,15 +272,26 @@ class Family:
         return list(selected)
 
     def case(
-        self, op: str, variant: str = "", mode: str = "eager", dtypes: Sequence[str] | None = None, min_size: int = 1
+        self,
+        op: str,
+        variant: str = "",
+        mode: str = "eager",
+        dtypes: Sequence[str] | None = None,
+        min_size: int = 1,
+        sizes: Sequence[str] | None = None,
     ) -> Callable[[Callable[[Setup], Callable[[], Any]]], Callable[[Setup], Callable[[], Any]]]:
-        """Register the decorated builder as a variant of this family."""
+        """Register the decorated builder as a variant of this family.
+
+        `dtypes` and `sizes` narrow the grid for this variant (call overhead needs only a scalar);
+        `min_size` drops sizes too small for it (a slice of a scalar).
+        """
 
         def register(build: Callable[[Setup], Callable[[], Any]]) -> Callable[[Setup], Callable[[], Any]]:
             if any(existing.name == build.__name__ for existing in self.cases):
                 raise ValueError(f"{self.name}: two variants are named {build.__name__}")
             allowed = tuple(dtypes) if dtypes else self.dtypes
-            self.cases.append(Case(self.name, build.__name__, op, variant, mode, build, allowed, min_size))
+            only = tuple(sizes) if sizes else None
+            self.cases.append(Case(self.name, build.__name__, op, variant, mode, build, allowed, min_size, only))
             return build
 
         return register
