@@ -151,8 +151,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     )
     if not saved:
         return
+    from tfvarbench.report import write_report
     from tfvarbench.results import RunError, load_run
-    from tfvarbench.tables import write_run_tables
 
     try:
         run = load_run(saved[-1])
@@ -160,8 +160,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.stash[_REPORT] = [f"no tables written: {error}"]
         return
     out = config.stash[_RESULTS] / "reports" / run.run_id
-    written = write_run_tables([run], out)
-    config.stash[_REPORT] = [f"saved run: {saved[-1]}", f"tables: {out}/ ({', '.join(p.name for p in written)})"]
+    written = write_report([run], out)  # the same code as `tfvarbench report`, from the saved file
+    tables = ", ".join(p.name for p in written if p.suffix in (".md", ".csv"))
+    config.stash[_REPORT] = [f"saved run: {saved[-1]}", f"tables: {out}/ ({tables})", f"report: {out / 'index.html'}"]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

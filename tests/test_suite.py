@@ -18,7 +18,7 @@ def test_every_case_runs_once_and_verifies_on_two_devices(run_pytest, tmp_path: 
     result = run_pytest("benchmarks", "--logical-cpus", "2", "--benchmark-disable", "-q", "--results", str(tmp_path))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     passed = int(re.search(r"(\d+) passed", result.stdout).group(1))
-    assert passed >= 52
+    assert passed >= 110  # assignment, gradient, function and reference families on two devices
     assert "no GPU visible to TensorFlow: ran on CPU:0, CPU:1 only" in result.stdout
     assert not list(tmp_path.iterdir()), "a correctness run saves nothing"
 
@@ -62,7 +62,7 @@ def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(ru
         assert info["gbps"] == pytest.approx(info["bytes"] / bench["stats"]["median"] / 1e9)
     assert [d["name"] for d in run["machine_info"]["tfvarbench"]["devices"]] == ["CPU:0", "CPU:1"]
     report = tmp_path / "reports" / saved[0].stem
-    assert sorted(p.name for p in report.iterdir()) == ["CPU_0.md", "CPU_1.md", "comparison.md", "results.csv"]
+    assert {"CPU_0.md", "CPU_1.md", "comparison.md", "results.csv", "index.html"} <= {p.name for p in report.iterdir()}
     assert f"tables: {report}/" in result.stdout
 
     compare = subprocess.run(

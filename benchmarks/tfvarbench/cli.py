@@ -15,7 +15,7 @@ from .results import RunError
 __all__ = ["BadInput", "main"]
 
 # Subcommand modules, in the order `tfvarbench --help` lists them.
-SUBCOMMANDS = ("tfvarbench.cmd_tables",)
+SUBCOMMANDS = ("tfvarbench.cmd_report",)
 
 
 class BadInput(Exception):

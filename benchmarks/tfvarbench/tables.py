@@ -1,4 +1,4 @@
-"""Tables from saved runs: one Markdown table per device, a cross-device comparison, and a CSV.
+"""Tables from saved cases: one Markdown table per device, a cross-device comparison, and a CSV.
 
 Input is flat case dicts from `results` (never fixtures), so the same code serves the tables
 written at the end of `pytest benchmarks` and reports rebuilt offline from saved files.
@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
 from .cases import SIZES
-from .results import Run, atomic_dir, case_key
+from .results import Run, case_key
 
 __all__ = [
     "CSV_FIELDS",
@@ -25,7 +23,6 @@ __all__ = [
     "format_seconds",
     "labelled_cases",
     "results_csv",
-    "write_run_tables",
 ]
 
 CSV_FIELDS = (
@@ -151,23 +148,3 @@ def results_csv(cases: Sequence[dict[str, Any]]) -> str:
     for case in cases:
         writer.writerow({name: case.get(name) for name in CSV_FIELDS})
     return buffer.getvalue()
-
-
-def _file_name(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") + ".md"
-
-
-def write_run_tables(runs: Sequence[Run], out: str | Path) -> list[Path]:
-    """Write per-device tables, comparison.md and results.csv into `out`, whole or not at all."""
-    cases = labelled_cases(runs)
-    out = Path(out)
-    with atomic_dir(out) as staging:
-        names = []
-        for device in devices_of(cases):
-            name = _file_name(device)
-            (staging / name).write_text(device_table(cases, device), encoding="utf-8")
-            names.append(name)
-        (staging / "comparison.md").write_text(comparison_table(cases), encoding="utf-8")
-        (staging / "results.csv").write_text(results_csv(cases), encoding="utf-8")
-        names += ["comparison.md", "results.csv"]
-    return [out / name for name in names]

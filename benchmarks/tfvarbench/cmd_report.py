@@ -1,0 +1,27 @@
+"""`tfvarbench report RUN... --out DIR`: a device comparison report from runs of one or several machines."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .report import PICKS, write_report
+from .results import load_runs
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report", help="merge saved runs into per-device tables, comparison, cost models, plots and one HTML page"
+    )
+    parser.add_argument("runs", nargs="+", help="saved run JSON files or directories of them")
+    parser.add_argument("--out", required=True, help="report directory (new, empty, or an earlier tfvarbench report)")
+    parser.add_argument("--pick", choices=PICKS, default="newest", help="repeated runs of a case on a device: newest run, or pooled rounds (default: newest)")
+    parser.add_argument("--reference", default=None, metavar="LABEL", help="device the comparison divides by (default: the first CPU)")
+    parser.add_argument("--no-plots", action="store_true", help="tables only")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    runs = load_runs(args.runs)
+    written = write_report(runs, args.out, pick=args.pick, reference=args.reference, plots=not args.no_plots)
+    print(f"report of {len(runs)} run(s): {args.out}/index.html ({len(written)} files)")
+    return 0
