@@ -15,7 +15,7 @@ from .results import RunError
 __all__ = ["BadInput", "main"]
 
 # Subcommand modules, in the order `tfvarbench --help` lists them.
-SUBCOMMANDS = ("tfvarbench.cmd_report",)
+SUBCOMMANDS = ("tfvarbench.cmd_report", "tfvarbench.cmd_compare", "tfvarbench.cmd_history", "tfvarbench.cmd_interleave")
 
 
 class BadInput(Exception):

@@ -1,0 +1,161 @@
+"""`tfvarbench compare`, `history` and `interleave` on runs derived from a real one (no timings asserted)."""
+from __future__ import annotations
+
+import copy
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tfvarbench.cli import main
+from tfvarbench.history import find_steps
+from tfvarbench.cmd_interleave import _order
+
+
+@pytest.fixture
+def make_run(saved_run: Path, tmp_path: Path) -> Callable[..., Path]:
+    """Write a copy of the real run with every round time passed through `change(case, time)`."""
+    original = json.loads(saved_run.read_text())
+    counter = iter(range(1000))
+
+    def make(change: Callable[[dict, float], float] = lambda info, t: t, edit: Callable[[dict], None] | None = None) -> Path:
+        run = copy.deepcopy(original)
+        for bench in run["benchmarks"]:
+            stats = bench["stats"]
+            stats["data"] = [change(bench["extra_info"], t) for t in stats["data"]]
+            ordered = sorted(stats["data"])
+            stats["median"] = ordered[len(ordered) // 2]
+        if edit:
+            edit(run)
+        path = tmp_path / f"run-{next(counter)}.json"
+        path.write_text(json.dumps(run))
+        return path
+
+    return make
+
+
+def noisy(spread: float, shift: float = 1.0, seed: int = 0) -> Callable[[dict, float], float]:
+    """Each round times `shift` and a random factor within ±spread: machine noise, not a change."""
+    rng = random.Random(seed)
+    return lambda info, t: t * shift * (1 + rng.uniform(-spread, spread))
+
+
+def test_identical_runs_are_unchanged_and_exit_0(make_run, capsys) -> None:
+    assert main(["compare", str(make_run()), str(make_run())]) == 0
+    assert "0 slower" in capsys.readouterr().out
+
+
+def test_a_twenty_percent_slowdown_in_one_family_is_flagged_for_exactly_that_family(make_run, tmp_path: Path) -> None:
+    baseline = make_run(noisy(0.05, seed=1))
+    current = make_run(lambda info, t: noisy(0.05, seed=2)(info, t) * (1.2 if info["family"] == "gradient" else 1.0))
+    out = tmp_path / "cmp.json"
+    md = tmp_path / "cmp.md"
+    assert main(["compare", str(baseline), str(current), "--json", str(out), "--markdown", str(md)]) == 1
+    result = json.loads(out.read_text())
+    slower = {row["name"] for row in result["rows"] if row["verdict"] == "slower"}
+    gradient = {row["name"] for row in result["rows"] if row["name"].startswith("gradient/")}
+    # every gradient case whose rounds scatter less than the slowdown is caught; nothing else is
+    assert slower <= gradient and len(slower) >= 0.8 * len(gradient)
+    assert result["regressions"] == len(slower)
+    table = [line for line in md.read_text().splitlines() if line.startswith("| ")][1:]
+    verdicts = [line.split("|")[1].strip() for line in table]
+    assert verdicts[: len(slower)] == ["slower"] * len(slower)
+
+
+def test_an_aa_comparison_with_noise_and_a_uniformly_slower_machine_flags_nothing_when_normalised(make_run, capsys) -> None:
+    baseline = make_run(noisy(0.10, seed=3))
+    current = make_run(noisy(0.10, shift=1.08, seed=4))  # the whole machine 8% slower, yardstick included
+    assert main(["compare", str(baseline), str(current), "--normalise"]) == 0
+    assert "0 slower" in capsys.readouterr().out
+
+
+def test_per_case_thresholds_come_from_pyproject_by_glob(make_run, tmp_path: Path) -> None:
+    current = make_run(lambda info, t: t * (1.2 if info["family"] == "gradient" else 1.0))
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.tfvarbench.thresholds]\n"gradient/*" = 0.5\n')
+    out = tmp_path / "r.json"
+    assert main(["compare", str(make_run()), str(current), "--config", str(config), "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert all(row["threshold"] >= 0.5 for row in rows if row["name"].startswith("gradient/"))
+
+
+def test_a_different_machine_is_refused_unless_allowed_and_a_tensorflow_upgrade_is_a_note(make_run, capsys) -> None:
+    def other_cpu(run: dict) -> None:
+        run["machine_info"]["tfvarbench"]["cpu"]["model"] = "Intel Xeon"
+
+    def newer_tf(run: dict) -> None:
+        run["machine_info"]["tfvarbench"]["tensorflow"]["version"] = "2.22.0"
+
+    base = make_run()
+    assert main(["compare", str(base), str(make_run(edit=other_cpu))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "CPU model: 'AMD EPYC' vs 'Intel Xeon'" in err and "--allow-machine-change" in err
+    assert main(["compare", str(base), str(make_run(edit=other_cpu)), "--allow-machine-change"]) == 0
+    assert main(["compare", str(base), str(make_run(edit=newer_tf))]) == 0
+    assert "TensorFlow 2.21.0 (baseline) vs 2.22.0 (current)" in capsys.readouterr().out
+
+
+def test_bad_input_is_one_line_and_exit_2(make_run, tmp_path: Path, capsys) -> None:
+    def other_cases(run: dict) -> None:
+        for bench in run["benchmarks"]:
+            bench["extra_info"]["device"] = "GPU:9"
+
+    (tmp_path / "not-a-run.json").write_text('{"x": 1}')
+    cases = [
+        ([str(tmp_path / "missing.json"), str(make_run())], "missing.json: no such file"),
+        ([str(tmp_path / "not-a-run.json"), str(make_run())], "not a saved pytest-benchmark run"),
+        ([str(make_run()), str(make_run(edit=other_cases)), "--allow-machine-change"], "no common cases"),
+        ([str(make_run()), str(make_run()), "--alpha", "2"], "--alpha 2.0: must be between 0 and 1"),
+    ]
+    for args, message in cases:
+        assert main(["compare", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and err.startswith("tfvarbench compare: ")
+
+
+def test_normalise_needs_the_yardstick(make_run, capsys) -> None:
+    def drop_yardstick(run: dict) -> None:
+        run["benchmarks"] = [b for b in run["benchmarks"] if b["extra_info"]["op"] != "cpu yardstick"]
+
+    assert main(["compare", str(make_run(edit=drop_yardstick)), str(make_run()), "--normalise"]) == 2
+    assert "needs the 'reference / cpu yardstick' case" in capsys.readouterr().err
+
+
+def test_a_sustained_step_is_found_and_a_single_outlier_is_not() -> None:
+    flat_then_up = [1.0, 1.02, 0.99, 1.01, 1.2, 1.21, 1.19, 1.2]
+    steps = find_steps(flat_then_up)
+    assert [(s.at, round(s.ratio, 2)) for s in steps] == [(4, 1.19)]
+    assert find_steps([1.0, 1.01, 0.99, 1.5, 1.0, 1.02, 0.98, 1.0]) == []
+    assert find_steps([1.0, None, 1.01, 0.99, 0.8, None, 0.79, 0.81])[0].ratio < 0.85
+
+
+def test_history_writes_csv_trends_and_steps(make_run, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "history"
+    folder.mkdir()
+    for index, factor in enumerate([1.0, 1.0, 1.0, 1.3, 1.3, 1.3]):
+        def stamp(run: dict, index: int = index) -> None:
+            run["datetime"] = f"2026-11-{10 + index}T00:00:00+00:00"
+        make_run(lambda info, t, f=factor: t * (f if info["case"] == "assign_add" else 1.0), edit=stamp).rename(folder / f"{index}.json")
+    assert main(["history", str(folder), "--out", str(tmp_path / "out")]) == 0
+    steps = (tmp_path / "out" / "steps.md").read_text()
+    rows = [line for line in steps.splitlines() if "assignment/assign_add/" in line]
+    assert len(rows) == 6  # 3 sizes x 2 devices, each stepping up 1.3x from the fourth run
+    assert all(float(line.split("|")[-2]) == pytest.approx(1.3, abs=0.01) for line in rows)
+    assert (tmp_path / "out" / "history.csv").read_text().count("\n") > 6 * 100
+    assert len(list((tmp_path / "out").glob("trend-*.png"))) > 100
+
+
+def test_interleave_alternates_sides_and_saves_each_run(saved_run: Path, tmp_path: Path) -> None:
+    assert _order(3) == ["baseline", "current", "current", "baseline", "baseline", "current"]
+    copy_cmd = f"{sys.executable} -c \"import shutil,sys; shutil.copy(sys.argv[1], sys.argv[2] + '/run.json')\" {saved_run} {{results}}"
+    assert main(["interleave", "--baseline", copy_cmd, "--current", copy_cmd, "--repeats", "2", "--out", str(tmp_path / "il")]) == 0
+    assert len(list((tmp_path / "il" / "baseline").rglob("*.json"))) == 2
+    assert main(["compare", str(tmp_path / "il" / "baseline"), str(tmp_path / "il" / "current")]) == 0
+
+
+def test_interleave_reports_a_failing_command_in_one_line(tmp_path: Path, capsys) -> None:
+    assert main(["interleave", "--baseline", "exit 3 # {results}", "--current", "true {results}", "--out", str(tmp_path / "x")]) == 2
+    assert "--baseline command exited 3 on run 1" in capsys.readouterr().err
