@@ -105,8 +105,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     profile: Profile = metafunc.config.stash[_PROFILE]
     grid = [pytest.param(case, size, dtype, id=f"{case.name}-{size}-{dtype}") for case, size, dtype in family.grid(profile)]
     metafunc.parametrize(("case", "size", "dtype"), grid)
-    devices = family.devices(metafunc.config.stash[_SELECTED])
-    metafunc.parametrize("device", devices, ids=devices)
+    placements = [
+        pytest.param(device, id=device, marks=[pytest.mark.skip(reason=reason)] if reason else [])
+        for device, reason in family.devices(metafunc.config.stash[_SELECTED])
+    ]
+    metafunc.parametrize("device", placements)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -129,6 +132,11 @@ def measured_case(benchmark: Any, case: Any, device: str, size: str, dtype: str,
     except Unsupported as reason:
         benchmark.skipped = True
         pytest.skip(str(reason))
+    except BaseException:
+        # The case failed before it was timed: its own error is the report, not pytest-benchmark's
+        # "fixture was not used" warning on top of it.
+        benchmark.skipped = True
+        raise
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tensorflow as tf
@@ -14,11 +15,15 @@ QUICK = PROFILES["quick"]
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-def family_of(module: str) -> Family:
+def _load(module: str) -> Any:
     spec = importlib.util.spec_from_file_location(module, BENCHMARKS / f"{module}.py")
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
-    return loaded.family
+    return loaded
+
+
+def family_of(module: str) -> Family:
+    return _load(module).family
 
 
 def case(module: str, name: str):
@@ -80,3 +85,21 @@ def test_a_function_that_retraces_when_it_should_not_is_caught(once) -> None:
 
     with pytest.raises(VerificationError, match="trace count .* holds 2 at element 0, expected 1"):
         run_case(once(), family.cases[0], "CPU:0", "scalar", "float32", QUICK)
+
+
+def test_mirrored_sum_is_checked_on_every_replica(once, two_devices: list[str]) -> None:
+    group = "+".join(two_devices)
+    record = run_case(once(), case("bench_mirrored", "assign_add_sum"), group, "1Ki", "float32", QUICK)
+    assert (record["replicas"], record["devices"], record["device"]) == (2, group, two_devices[0])
+
+
+def test_a_wrong_aggregation_is_caught_on_the_replicas(once, two_devices: list[str]) -> None:
+    mirrored = _load("bench_mirrored")
+    family = Family("test")
+
+    @family.case("assign_add", "MEAN aggregation, checked against SUM's k·r·x", mode="function")
+    def mean_checked_as_sum(s: Setup):
+        return mirrored._assign_add(s, tf.VariableAggregation.MEAN, lambda replicas: replicas * mirrored.X)
+
+    with pytest.raises(VerificationError, match=r"replica 0 on CPU:0 .* holds 2\.0 at element 0, expected 4\.0"):
+        run_case(once(), family.cases[0], "+".join(two_devices), "scalar", "float32", QUICK)

@@ -96,7 +96,7 @@ class _Expectation:
     after: Callable[[int], Any]
     rtol: float
     atol: float
-    on_device: bool
+    device: str | None
 
 
 class Setup:
@@ -108,7 +108,10 @@ class Setup:
     """
 
     def __init__(self, device: str, dtype: str, size: str, profile: Profile) -> None:
-        self.device = device
+        # A replicated case runs on a group written "CPU:0+CPU:1": its first device is its home.
+        self.devices = device.split("+")
+        self.device = self.devices[0]
+        self.replicas = len(self.devices)
         self.dtype = dtype
         self.size = size
         self.elements = SIZES[size]
@@ -153,15 +156,19 @@ class Setup:
         label: str | None = None,
         rtol: float = 0.0,
         atol: float = 0.0,
+        device: str | None = None,
     ) -> None:
-        """After the body ran n times, `subject` (a variable, or a callable returning a tensor) holds after(n)."""
+        """After the body ran n times, `subject` (a variable, or a callable returning a tensor) holds after(n).
+
+        It must live on `device` (default: the case's device), as a replica's copy lives on its own.
+        """
         get = subject if callable(subject) and not hasattr(subject, "numpy") else (lambda: subject)
         name = label or getattr(subject, "name", "value").split(":")[0]
-        self._expectations.append(_Expectation(name, get, after, rtol, atol, on_device=True))
+        self._expectations.append(_Expectation(name, get, after, rtol, atol, device or self.device))
 
     def expect_result(self, after: Callable[[int], Any], rtol: float = 0.0, atol: float = 0.0) -> None:
         """The body's return value (from its last call) holds after(n) and lives on the device."""
-        self._expectations.append(_Expectation("result", lambda: self._result, after, rtol, atol, on_device=True))
+        self._expectations.append(_Expectation("result", lambda: self._result, after, rtol, atol, self.device))
 
     def after_run(self, action: Callable[[], None]) -> None:
         """Run `action` after timing, before verification (e.g. to record a trace count in `info`)."""
@@ -198,7 +205,7 @@ class Setup:
                 raise VerificationError(f"{expectation.label} {where}: the body returned nothing to check")
             device = getattr(actual, "device", "")
             # Only TensorFlow values have a placement to check (NumPy 2 arrays answer .device == "cpu").
-            if expectation.on_device and hasattr(actual, "numpy") and not same_device(device, self.device):
+            if expectation.device and hasattr(actual, "numpy") and not same_device(device, expectation.device):
                 raise VerificationError(f"{expectation.label} {where} is on {device!r}")
             got = np.asarray(actual.numpy() if hasattr(actual, "numpy") else actual)
             want = np.asarray(expectation.after(calls))
@@ -251,11 +258,13 @@ class Family:
         dtypes: Sequence[str] | None = None,
         sizes: Sequence[str] | None = None,
         host_only: bool = False,
+        replicas: Sequence[int | str] | None = None,
     ) -> None:
         self.name = name
         self.dtypes = tuple(dtypes) if dtypes else None
         self.sizes = tuple(sizes) if sizes else None
         self.host_only = host_only
+        self.replicas = tuple(replicas) if replicas else None
         self.cases: list[Case] = []
 
     def grid(self, profile: Profile) -> list[tuple[Case, str, str]]:
@@ -264,12 +273,28 @@ class Family:
         dtypes = profile.dtypes if self.dtypes is None else [d for d in profile.dtypes if d in self.dtypes] or [self.dtypes[0]]
         return [(case, size, dtype) for case in self.cases for size in sizes for dtype in dtypes if case.runs_with(dtype, size)]
 
-    def devices(self, selected: Sequence[str]) -> list[str]:
-        """The selected devices this family runs on."""
+    def devices(self, selected: Sequence[str]) -> list[tuple[str, str | None]]:
+        """(device or device group, reason to skip or None) for every placement this family runs on.
+
+        A replicated family runs on the first 1, 2, ... devices of the selection ("all" = every
+        selected device), written "CPU:0+CPU:1"; a count beyond the selection is skipped, naming the
+        flag that provides more devices.
+        """
         if self.host_only:
             cpus = [name for name in selected if name.startswith("CPU:")]
-            return cpus[:1] or ["CPU:0"]
-        return list(selected)
+            return [(cpus[0] if cpus else "CPU:0", None)]
+        if not self.replicas:
+            return [(name, None) for name in selected]
+        counts = list(dict.fromkeys(len(selected) if count == "all" else int(count) for count in self.replicas))
+        groups = []
+        for count in counts:
+            if count <= len(selected):
+                groups.append(("+".join(selected[:count]), None))
+            else:
+                groups.append(
+                    (f"{count} devices", f"{count} replicas need {count} devices, {len(selected)} selected: run with --logical-cpus {count} (or on {count} GPUs)")
+                )
+        return groups
 
     def case(
         self,

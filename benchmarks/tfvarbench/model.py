@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from .results import variant_label
+
 __all__ = ["Fit", "crossover", "fit_cost", "host_copy_limits", "model_key"]
 
 
@@ -41,7 +43,7 @@ class Fit:
 
 def model_key(case: dict[str, Any]) -> tuple:
     """The cases one fit covers: everything but the size, on one device."""
-    return (case["family"], case["op"], case.get("variant", ""), case.get("mode", ""), case["dtype"], case["device_label"])
+    return (case["family"], case["op"], variant_label(case), case.get("mode", ""), case["dtype"], case["device_label"])
 
 
 def fit_cost(sizes_bytes: Sequence[float], seconds: Sequence[float]) -> Fit | None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .model import Fit, model_key
+from .results import variant_label
 
 __all__ = ["draw_all", "modes_chart", "size_chart"]
 
@@ -98,7 +99,7 @@ def modes_chart(cases: Sequence[dict[str, Any]]) -> dict[str, bytes]:
     groups: dict[tuple, dict[str, dict[str, float]]] = {}
     for case in cases:
         if case.get("mode") in MODES:
-            key = (case["op"], case.get("variant", ""), case["dtype"], case["size"])
+            key = (case["op"], variant_label(case), case["dtype"], case["size"])
             groups.setdefault(key, {}).setdefault(case["device_label"], {})[case["mode"]] = case["median_s"]
     groups = {key: per_device for key, per_device in groups.items() if any(len(modes) > 1 for modes in per_device.values())}
     if not groups:

@@ -81,8 +81,9 @@ class Comparison:
 
 
 def case_name(case: dict[str, Any]) -> str:
-    """The name thresholds match by glob: family/case/size/dtype/device."""
-    return "/".join(str(case.get(part)) for part in ("family", "case", "size", "dtype", "device"))
+    """The name thresholds match by glob: family/case/size/dtype/device, then /Nr and /Nw for replicas, workers."""
+    name = "/".join(str(case.get(part)) for part in ("family", "case", "size", "dtype", "device"))
+    return name + "".join(f"/{case[key]}{key[0]}" for key in ("replicas", "workers") if case.get(key))
 
 
 def load_thresholds(path: Path | None) -> dict[str, float]:

@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 from .cases import SIZES
 from .model import Fit, crossover, fit_cost, host_copy_limits, model_key
-from .results import Run, RunError, atomic_dir, case_key
+from .results import Run, RunError, atomic_dir, case_key, variant_label
 from .tables import comparison_table, device_table, devices_of, format_seconds, labelled_cases, results_csv
 
 __all__ = ["MARKER", "PICKS", "Report", "build_report", "merge", "write_report"]
@@ -124,7 +124,7 @@ def bandwidth_table(cases: Sequence[dict[str, Any]]) -> str:
             fraction = f"{100 * share:.0f}%"
             if share > 1:
                 note = "faster than a copy of this size: not a real copy (buffer handed over)"
-        rows.append([case["device_label"], case["op"], case.get("variant", ""), case.get("mode", ""), case["dtype"], case["size"], f"{case['gbps']:.3g}", fraction, note])
+        rows.append([case["device_label"], case["op"], variant_label(case), case.get("mode", ""), case["dtype"], case["size"], f"{case['gbps']:.3g}", fraction, note])
     copies = ", ".join(f"{host} {_size_of(nbytes)}: {gbps:.3g} GB/s" for (host, nbytes), gbps in sorted(limits.items()))
     intro = (
         "# Effective bandwidth\n\nBytes of the variable per call / median time. The limit is a NumPy copy of the "
@@ -148,7 +148,7 @@ def fastest_table(cases: Sequence[dict[str, Any]]) -> str:
         ranked = sorted(members, key=lambda case: case["median_s"])
         best = ranked[0]
         margin = f"{ranked[1]['median_s'] / best['median_s']:.2f}× faster than {ranked[1]['device_label']}" if len(ranked) > 1 else "only device"
-        rows.append([best["family"], best["op"], best.get("variant", ""), best.get("mode", ""), best["dtype"], best["size"], best["device_label"], format_seconds(best["median_s"]), margin])
+        rows.append([best["family"], best["op"], variant_label(best), best.get("mode", ""), best["dtype"], best["size"], best["device_label"], format_seconds(best["median_s"]), margin])
     return "# Fastest device\n\n" + tabulate(rows, headers=["family", "op", "variant", "mode", "dtype", "size", "fastest", "median", "margin"], tablefmt="github") + "\n"
 
 

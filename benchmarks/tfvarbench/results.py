@@ -22,12 +22,13 @@ __all__ = [
     "atomic_write",
     "case_key",
     "flatten",
+    "variant_label",
     "load_run",
     "load_runs",
 ]
 
 # The fields that name a case independently of where it ran.
-CASE_KEY = ("family", "case", "op", "variant", "mode", "dtype", "size")
+CASE_KEY = ("family", "case", "op", "variant", "mode", "dtype", "size", "replicas", "workers")
 
 
 class RunError(ValueError):
@@ -56,6 +57,13 @@ class Run:
 
 def case_key(case: dict[str, Any]) -> tuple:
     return tuple(case.get(name) for name in CASE_KEY)
+
+
+def variant_label(case: dict[str, Any]) -> str:
+    """The variant as tables show it: replicated cases add their worker and replica counts."""
+    variant = case.get("variant") or ""
+    spread = [f"{case[key]} {key}" for key in ("workers", "replicas") if case.get(key)]
+    return f"{variant} [{', '.join(spread)}]" if spread else variant
 
 
 def flatten(bench: dict[str, Any]) -> dict[str, Any]:

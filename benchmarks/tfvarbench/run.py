@@ -31,6 +31,7 @@ def run_case(benchmark: Any, case: Case, device: str, size: str, dtype: str, pro
     import tensorflow as tf
 
     setup = Setup(device, dtype, size, profile)
+    device = setup.device  # a replicated case ("CPU:0+CPU:1") is placed and labelled by its first device
     peak = DevicePeak(device)
     rss_before = rss_bytes()
     peak.start()

@@ -13,7 +13,7 @@ from typing import Any
 from tabulate import tabulate
 
 from .cases import SIZES
-from .results import Run, case_key
+from .results import Run, case_key, variant_label
 
 __all__ = [
     "CSV_FIELDS",
@@ -29,7 +29,7 @@ CSV_FIELDS = (
     "device_label", "family", "case", "op", "variant", "mode", "dtype", "size", "elements", "bytes",
     "median_s", "iqr_s", "rel_iqr", "mean_s", "min_s", "max_s", "rounds_measured", "iterations",
     "gbps", "first_call_s", "trace_count", "peak_device_bytes", "rss_growth_bytes", "calls", "device",
-    "device_kind", "host", "run_id",
+    "device_kind", "replicas", "workers", "devices", "host", "run_id",
 )
 
 
@@ -79,7 +79,7 @@ def devices_of(cases: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def _row_label(case: dict[str, Any]) -> tuple[str, str, str]:
-    return case["op"], case.get("variant") or "", case.get("mode") or ""
+    return case["op"], variant_label(case), case.get("mode") or ""
 
 
 def device_table(cases: Sequence[dict[str, Any]], device_label: str) -> str:
@@ -128,7 +128,8 @@ def comparison_table(cases: Sequence[dict[str, Any]], reference: str | None = No
     table = []
     for key, per_device in by_case.items():
         any_case = next(iter(per_device.values()))
-        row = [any_case["family"], any_case["op"], any_case.get("variant", ""), any_case.get("mode", ""), any_case["dtype"], any_case["size"]]
+        op, variant, mode = _row_label(any_case)
+        row = [any_case["family"], op, variant, mode, any_case["dtype"], any_case["size"]]
         base = per_device.get(reference, {}).get("median_s")
         for device in devices:
             median = per_device.get(device, {}).get("median_s")
