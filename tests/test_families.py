@@ -101,5 +101,5 @@ def test_a_wrong_aggregation_is_caught_on_the_replicas(once, two_devices: list[s
     def mean_checked_as_sum(s: Setup):
         return mirrored._assign_add(s, tf.VariableAggregation.MEAN, lambda replicas: replicas * mirrored.X)
 
-    with pytest.raises(VerificationError, match=r"replica 0 on CPU:0 .* holds 2\.0 at element 0, expected 4\.0"):
+    with pytest.raises(VerificationError, match=r"replica 0 on CPU:0 .* holds 2\.0 at element 0, expected 4 "):
         run_case(once(), family.cases[0], "+".join(two_devices), "scalar", "float32", QUICK)
