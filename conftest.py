@@ -48,6 +48,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="size/dtype grid and time budget: quick or full (default: quick)",
     )
     group.addoption(
+        "--workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="worker processes for the multi-worker family, on 127.0.0.1 (default: 2)",
+    )
+    group.addoption(
         "--results",
         default=None,
         metavar="DIR",
@@ -133,10 +140,56 @@ def measured_case(benchmark: Any, case: Any, device: str, size: str, dtype: str,
         benchmark.skipped = True
         pytest.skip(str(reason))
     except BaseException:
-        # The case failed before it was timed: its own error is the report, not pytest-benchmark's
-        # "fixture was not used" warning on top of it.
-        benchmark.skipped = True
+        _mark_used(benchmark, "failed before timing")
         raise
+
+
+def _mark_used(benchmark: Any, how: str) -> None:
+    """Tell pytest-benchmark the fixture was dealt with, so it adds no "fixture was not used" warning.
+
+    It has no public way to say so; its own mode attribute is what it checks.
+    """
+    if not benchmark._mode:  # noqa: SLF001
+        benchmark._mode = how  # noqa: SLF001
+
+
+@pytest.fixture(scope="session")
+def worker_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Every multi-worker case, run once per session by --workers processes; keyed by (case, size, dtype)."""
+    from tfvarbench.workers import PortsUnavailable, WorkerFailed, WorkerGroup
+
+    config = request.config
+    module = config.rootpath / "benchmarks" / "bench_mirrored.py"
+    timed = not config._benchmarksession.disabled  # under --benchmark-disable, each case runs once
+    group = WorkerGroup(
+        config.getoption("workers"), module, config.getoption("profile"), tmp_path_factory.mktemp("workers"), WORKER_TIMEOUT_S, timed
+    )
+    request.addfinalizer(group.stop)
+    try:
+        per_worker = group.run()
+    except PortsUnavailable as error:
+        return {"skip": str(error)}
+    except WorkerFailed as error:
+        return {"failed": str(error)}
+    return {"workers": per_worker}
+
+
+# A worker group that has not finished by then is killed and its cases fail with its log tail.
+WORKER_TIMEOUT_S = 600.0
+
+
+@pytest.fixture
+def worker_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, worker_results: dict) -> dict:
+    """A multi-worker case: the chief worker's rounds, reported through the benchmark fixture."""
+    from tfvarbench.workers import report_case
+
+    benchmark.group = f"{case.family}: {case.name} {size} {dtype}"
+    _mark_used(benchmark, "measured in worker processes")
+    if "skip" in worker_results:
+        pytest.skip(f"multi-worker cases need loopback ports: {worker_results['skip']}")
+    if "failed" in worker_results:
+        pytest.fail(f"the worker group failed, so {case.name} has no result: {worker_results['failed']}", pytrace=False)
+    return report_case(benchmark, case, size, dtype, worker_results["workers"])
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:

@@ -1,7 +1,9 @@
 """Mirrored variables: updates under tf.distribute.MirroredStrategy on 1, 2 and all selected devices.
 
 A manual assign_add here is a per-replica update followed by an aggregation across replicas; the
-cases time it inside strategy.run under @tf.function and check the value on every replica.
+cases time it inside strategy.run under @tf.function and check the value on every replica. The
+multi-worker family runs these same cases in worker processes under MultiWorkerMirroredStrategy
+(`s.strategy()` gives whichever strategy the case runs under).
 """
 from __future__ import annotations
 
@@ -19,29 +21,16 @@ def test_mirrored(measured_case: dict) -> None:
     assert measured_case["verified"]
 
 
-# One strategy per device group for the whole session: strategies on the same devices share
-# collective instance keys, so a second strategy's all-reduce can collide with the first's.
-_STRATEGIES: dict[tuple[str, ...], tf.distribute.MirroredStrategy] = {}
-
-
-def _strategy(s: Setup) -> tf.distribute.MirroredStrategy:
-    s.info.update(replicas=s.replicas, devices="+".join(s.devices))
-    key = tuple(s.devices)
-    if key not in _STRATEGIES:
-        _STRATEGIES[key] = tf.distribute.MirroredStrategy([f"/device:{name}" for name in key])
-    return _STRATEGIES[key]
-
-
 def _expect_on_every_replica(s: Setup, strategy, variable, after) -> None:
     for index, device in enumerate(s.devices):
         s.expect(lambda index=index: strategy.experimental_local_results(variable)[index], after, label=f"replica {index}", device=device)
 
 
 def _assign_add(s: Setup, aggregation, per_call) -> object:
-    strategy = _strategy(s)
+    strategy = s.strategy()
     with strategy.scope():
         v = tf.Variable(s.host(0), aggregation=aggregation)
-    _expect_on_every_replica(s, strategy, v, lambda n: n * per_call(s.replicas))
+    _expect_on_every_replica(s, strategy, v, lambda n: n * per_call(strategy.num_replicas_in_sync))
     return _run_assign_add(s, strategy, v)
 
 
@@ -72,7 +61,7 @@ def assign_add_only_first_replica(s: Setup):
 
 
 def _sync_on_read(s: Setup):
-    strategy = _strategy(s)
+    strategy = s.strategy()
     with strategy.scope():
         v = tf.Variable(s.host(0), synchronization=tf.VariableSynchronization.ON_READ, aggregation=tf.VariableAggregation.SUM)
     return strategy, v
@@ -89,14 +78,14 @@ def sync_on_read_update(s: Setup):
 def sync_on_read_read(s: Setup):
     strategy, v = _sync_on_read(s)
     _run_assign_add(s, strategy, v)()  # each replica's copy now holds X
-    s.expect_result(lambda n: s.replicas * X)  # the read sums the replicas' copies
+    s.expect_result(lambda n: strategy.num_replicas_in_sync * X)  # the read sums the replicas' copies
     _expect_on_every_replica(s, strategy, v, lambda n: X)  # reading changes nothing
     return tf.function(lambda: v.read_value())
 
 
 @family.case("full step", "per-replica tape gradient, all-reduce, manual update", mode="function")
 def full_step(s: Setup):
-    strategy = _strategy(s)
+    strategy = s.strategy()
     with strategy.scope():
         v = tf.Variable(s.host(0), aggregation=tf.VariableAggregation.MEAN)
     x = s.tensor(X)

@@ -148,6 +148,20 @@ class Setup:
         self._placed.append((name, const))
         return const
 
+    def strategy(self) -> Any:
+        """The tf.distribute strategy this case runs under, its replica and worker counts recorded.
+
+        In a worker process started by the multi-worker harness, that process's
+        MultiWorkerMirroredStrategy; otherwise a MirroredStrategy over the case's devices.
+        """
+        from .workers import local_strategy, worker_count, worker_strategy
+
+        strategy = worker_strategy() or local_strategy(self.devices)
+        self.info.update(replicas=strategy.num_replicas_in_sync, devices="+".join(self.devices))
+        if worker_count():
+            self.info["workers"] = worker_count()
+        return strategy
+
     # --- declaring what must hold -------------------------------------------------------------
     def expect(
         self,

@@ -1,0 +1,108 @@
+"""Entry point of one multi-worker process: `python -m tfvarbench.worker MODULE PROFILE OUT`.
+
+Runs every case of MODULE's family under this process's MultiWorkerMirroredStrategy, in lockstep
+with the other workers, and writes the timings and verdicts to OUT as JSON.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from . import workers
+from .cases import PROFILES, Setup, VerificationError
+from .timing import timed_once
+
+
+def synced_clock() -> float:
+    """perf_counter after pending work is done, as timing.synced_clock, for a worker process.
+
+    sync_devices() refuses to run under MultiWorkerMirroredStrategy ("Haven't set up remote eager
+    worker"), so a worker waits for its eager executor instead; the step's collectives have
+    completed by the time it returns. On GPU workers this does not wait for kernels still
+    queued on the device: the records say which wait was used (`sync` in the record).
+    """
+    import time
+
+    from tensorflow.python.eager import context
+
+    context.async_wait()
+    return time.perf_counter()
+
+
+def _agree(strategy: Any, value: float) -> float:
+    """The mean of every worker's `value`: a plan made from it is identical on all workers.
+
+    (ReduceOp has only SUM and MEAN; any common value will do, the point is that it is common.)
+    """
+    import tensorflow as tf
+
+    per_replica = strategy.run(lambda: tf.constant(value, tf.float64))
+    return float(strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None))
+
+
+def _measure(strategy: Any, body: Any, profile: Any) -> tuple[list[float], int, int, int]:
+    """Rounds of `body`, planned from the workers' common estimate so all run the same calls."""
+    calls = 3
+    start = synced_clock()
+    for _ in range(calls):
+        body()
+    per_call = _agree(strategy, (synced_clock() - start) / calls)
+    iterations = max(1, math.ceil(profile.round_s / per_call))
+    rounds = max(profile.min_rounds, min(200, math.ceil(profile.case_s / (iterations * per_call))))
+    for _ in range(iterations):  # one warm-up round
+        body()
+    data = []
+    for _ in range(rounds):
+        start = synced_clock()
+        for _ in range(iterations):
+            body()
+        data.append((synced_clock() - start) / iterations)
+    return data, iterations, rounds, calls + iterations * (rounds + 1)
+
+
+def main(module_path: str, profile_name: str, out: str, mode: str = "timed") -> int:
+    """`mode` "once" runs and verifies each case once, untimed (the suite under --benchmark-disable)."""
+    import tensorflow as tf
+
+    # The strategy must exist before any other op: it starts this worker's gRPC server.
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    cluster = json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"]
+    workers._WORKER.update(strategy=strategy, workers=len(cluster))
+    spec = importlib.util.spec_from_file_location("multiworker_cases", module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    profile = PROFILES[profile_name]
+    results = []
+    for case, size, dtype in module.family.grid(profile):
+        setup = Setup("CPU:0", dtype, size, profile)
+        entry: dict[str, Any] = {"case": case.name, "size": size, "dtype": dtype, "error": None}
+        try:
+            body = case.build(setup)
+            entry["first_call_s"], result = timed_once(body, synced_clock)
+            data, iterations, rounds, calls = _measure(strategy, body, profile) if mode == "timed" else ([], None, None, 0)
+            if mode == "timed":
+                result = body()  # one more call, in lockstep, for a result to check
+                calls += 1
+            setup.verify(calls + 1, result)
+            setup.info["sync"] = "eager async_wait"
+            entry.update(data=data, iterations=iterations, rounds=rounds, calls=calls + 1, info=setup.info, bytes=setup.bytes, elements=setup.elements)
+        except VerificationError as error:
+            entry["error"] = str(error)
+        results.append(entry)
+        print(f"{case.name} {size} {dtype}: {'verified' if entry['error'] is None else entry['error']}", flush=True)
+    Path(out).write_text(json.dumps({"cases": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main(*sys.argv[1:5]))
+    except Exception:
+        traceback.print_exc()
+        raise SystemExit(1)

@@ -1,0 +1,210 @@
+"""Worker processes for multi-worker cases: start them on 127.0.0.1, collect their timings, always stop them.
+
+The harness starts N processes of `python -m tfvarbench.worker`, wired with TF_CONFIG on free
+loopback ports. Each builds a MultiWorkerMirroredStrategy, runs every case of a family in lockstep
+with the others (the same calls in the same order, as collectives require), times and verifies
+them by the suite's rules, and writes its results as JSON. A worker that dies or hangs fails the
+group within a bounded timeout with its log tail; every process is killed by process group on the
+way out, whatever happened.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "PortsUnavailable",
+    "WorkerFailed",
+    "WorkerGroup",
+    "free_ports",
+    "local_strategy",
+    "report_case",
+    "worker_count",
+    "worker_strategy",
+]
+
+_LOCAL: dict[tuple[str, ...], Any] = {}
+_WORKER: dict[str, Any] = {}
+
+
+def local_strategy(devices: Sequence[str]) -> Any:
+    """One MirroredStrategy per device group for the whole process.
+
+    Strategies on the same devices share collective instance keys, so a second strategy's
+    all-reduce can collide with the first's: reuse, never rebuild.
+    """
+    import tensorflow as tf
+
+    key = tuple(devices)
+    if key not in _LOCAL:
+        _LOCAL[key] = tf.distribute.MirroredStrategy([f"/device:{name}" for name in key])
+    return _LOCAL[key]
+
+
+def worker_strategy() -> Any:
+    """This worker process's MultiWorkerMirroredStrategy, or None outside a worker."""
+    return _WORKER.get("strategy")
+
+
+def worker_count() -> int | None:
+    """How many workers this worker's cluster has, or None outside a worker."""
+    return _WORKER.get("workers")
+
+
+class WorkerFailed(RuntimeError):
+    """A worker died, failed or hung; the message carries its log tail."""
+
+
+class PortsUnavailable(OSError):
+    """No loopback port could be bound, so no cluster can be wired here."""
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports on 127.0.0.1 that were free a moment ago (held together, so they differ)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            handle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(handle)  # before bind, so a socket that fails to bind is closed too
+            handle.bind(("127.0.0.1", 0))
+        return [handle.getsockname()[1] for handle in sockets]
+    except OSError as error:
+        raise PortsUnavailable(f"cannot bind a port on 127.0.0.1 ({error})") from None
+    finally:
+        for handle in sockets:
+            handle.close()
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    kept = [line for line in text if "I0000" not in line and line.strip()]
+    return "\n".join(kept[-lines:]) or "(empty log)"
+
+
+class WorkerGroup:
+    """N worker processes running one family's cases; `run()` returns each worker's results."""
+
+    def __init__(self, workers: int, module: Path, profile: str, folder: Path, timeout_s: float = 300.0, timed: bool = True) -> None:
+        if workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {workers}")
+        self.workers = workers
+        self.module = Path(module)
+        self.profile = profile
+        self.folder = Path(folder)
+        self.timeout_s = timeout_s
+        self.mode = "timed" if timed else "once"
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        ports = free_ports(self.workers)
+        cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        harness = str(Path(__file__).resolve().parent.parent)
+        atexit.register(self.stop)
+        for index in range(self.workers):
+            env = {
+                **os.environ,
+                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+                "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+                "PYTHONPATH": os.pathsep.join(filter(None, [harness, os.environ.get("PYTHONPATH")])),
+            }
+            command = [sys.executable, "-m", "tfvarbench.worker", str(self.module), self.profile, str(self.result_path(index)), self.mode]
+            log = open(self.log_path(index), "wb")  # noqa: SIM115 (the child owns it until stop)
+            # Own session and process group: stop() can kill the worker and anything it started.
+            self.processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            log.close()
+
+    def result_path(self, index: int) -> Path:
+        return self.folder / f"worker-{index}.json"
+
+    def log_path(self, index: int) -> Path:
+        return self.folder / f"worker-{index}.log"
+
+    def wait(self) -> list[dict[str, Any]]:
+        """Wait for every worker; the first that fails, or the timeout, stops them all and raises."""
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            while True:
+                codes = [process.poll() for process in self.processes]
+                for index, code in enumerate(codes):
+                    if code not in (None, 0):
+                        raise WorkerFailed(f"worker {index} exited with status {code}; its log ends:\n{_tail(self.log_path(index))}")
+                if all(code == 0 for code in codes):
+                    break
+                if time.monotonic() > deadline:
+                    hung = [index for index, code in enumerate(codes) if code is None]
+                    raise WorkerFailed(
+                        f"worker(s) {hung} still running after {self.timeout_s:.0f} s; log of worker {hung[0]} ends:\n{_tail(self.log_path(hung[0]))}"
+                    )
+                time.sleep(0.1)
+        finally:
+            self.stop()
+        return [json.loads(self.result_path(index).read_text()) for index in range(self.workers)]
+
+    def run(self) -> list[dict[str, Any]]:
+        self.start()
+        return self.wait()
+
+    def stop(self) -> None:
+        """Kill every worker's process group and reap it; safe to call any number of times."""
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def report_case(benchmark: Any, case: Any, size: str, dtype: str, per_worker: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Put one case's worker results into the benchmark fixture, as any measured case is saved.
+
+    Every worker must have verified the case; the chief's (worker 0's) rounds become the case's
+    rounds through pytest-benchmark's own statistics object, so the saved JSON, `pytest-benchmark
+    compare` and every renderer treat them like rounds timed in this process.
+    """
+    from .cases import VerificationError
+    from .devices import kind
+
+    entries = []
+    for index, results in enumerate(per_worker):
+        entry = next((e for e in results["cases"] if (e["case"], e["size"], e["dtype"]) == (case.name, size, dtype)), None)
+        if entry is None:
+            raise VerificationError(f"worker {index} has no result for {case.name} {size} {dtype}")
+        if entry["error"]:
+            raise VerificationError(f"worker {index}: {entry['error']}")
+        entries.append(entry)
+    chief = entries[0]
+    median = sorted(chief["data"])[len(chief["data"]) // 2] if chief.get("data") else None
+    record: dict[str, Any] = {
+        "family": case.family, "case": case.name, "op": case.op, "variant": case.variant, "mode": case.mode,
+        "device": "CPU:0", "device_kind": kind("CPU:0"), "dtype": dtype, "size": size,
+        "elements": chief["elements"], "bytes": chief["bytes"],
+        "gbps": chief["bytes"] / median / 1e9 if median else None,
+        "first_call_s": chief["first_call_s"], "calls": chief["calls"],
+        "iterations": chief.get("iterations"), "rounds": chief.get("rounds"),
+        "worker_medians_s": [sorted(e["data"])[len(e["data"]) // 2] if e.get("data") else None for e in entries],
+        "verified": True,
+        **chief["info"],
+    }
+    if chief.get("data") and not benchmark.disabled:
+        stats = benchmark._make_stats(chief["iterations"])  # noqa: SLF001 (no public way to add foreign rounds)
+        for per_call in chief["data"]:
+            stats.update(per_call * chief["iterations"])  # update() divides a round's time by iterations
+    benchmark.extra_info.update(record)
+    return record

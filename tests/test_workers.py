@@ -1,0 +1,73 @@
+"""Multi-worker harness: a dead or hung worker fails within the timeout with its log, and nothing is left running."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tfvarbench.workers import PortsUnavailable, WorkerFailed, WorkerGroup, free_ports
+
+pytestmark = pytest.mark.slow
+MIRRORED = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_mirrored.py"
+
+
+def worker_processes() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["cmdline"]) if "tfvarbench.worker" in " ".join(p.info["cmdline"] or [])]
+
+
+def test_killing_a_worker_mid_run_fails_the_group_with_its_log_and_leaves_no_process(tmp_path: Path) -> None:
+    group = WorkerGroup(2, MIRRORED, "quick", tmp_path, timeout_s=120)
+    group.start()
+    deadline = time.monotonic() + 90
+    while "verified" not in group.log_path(1).read_text(errors="replace") and time.monotonic() < deadline:
+        time.sleep(0.2)  # let the workers get past start-up, into the cases
+    os.killpg(group.processes[1].pid, signal.SIGKILL)
+    started = time.monotonic()
+    with pytest.raises(WorkerFailed) as failure:
+        group.wait()
+    assert time.monotonic() - started < 30
+    assert str(failure.value).startswith("worker 1 exited with status -9; its log ends:")
+    assert "verified" in str(failure.value)  # the tail of that worker's own log
+    assert all(process.poll() is not None for process in group.processes)
+    assert worker_processes() == []
+
+
+def test_a_hung_worker_is_killed_at_the_timeout(tmp_path: Path) -> None:
+    hangs = tmp_path / "bench_hangs.py"
+    hangs.write_text(textwrap.dedent('''
+        import json, os, time
+        from tfvarbench.cases import Family
+        family = Family("hangs", sizes=("scalar",))
+
+        @family.case("sleep", "worker 1 never returns")
+        def sleep(s):
+            if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
+                time.sleep(3600)
+            return lambda: None
+    '''))
+    group = WorkerGroup(2, hangs, "quick", tmp_path / "logs", timeout_s=20)
+    started = time.monotonic()
+    with pytest.raises(WorkerFailed, match=r"still running after 20 s"):
+        group.run()
+    assert time.monotonic() - started < 40
+    assert worker_processes() == []
+
+
+def test_unbindable_ports_are_reported_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: socket.socket, address: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(socket.socket, "bind", refuse)
+    with pytest.raises(PortsUnavailable, match=r"cannot bind a port on 127\.0\.0\.1"):
+        free_ports(2)
+
+
+def test_free_ports_are_distinct() -> None:
+    ports = free_ports(3)
+    assert len(set(ports)) == 3 and all(port > 0 for port in ports)
