@@ -159,3 +159,20 @@ def test_interleave_alternates_sides_and_saves_each_run(saved_run: Path, tmp_pat
 def test_interleave_reports_a_failing_command_in_one_line(tmp_path: Path, capsys) -> None:
     assert main(["interleave", "--baseline", "exit 3 # {results}", "--current", "true {results}", "--out", str(tmp_path / "x")]) == 2
     assert "--baseline command exited 3 on run 1" in capsys.readouterr().err
+
+
+def test_with_several_runs_a_side_only_a_separation_of_runs_counts(make_run, tmp_path: Path) -> None:
+    """Two baseline runs 0% and +15%, two current runs +12% and +30%: medians moved, runs overlap: not slower."""
+    base, cur = tmp_path / "base", tmp_path / "cur"
+    base.mkdir(), cur.mkdir()
+    for folder, factors in ((base, (1.0, 1.15)), (cur, (1.12, 1.30))):
+        for factor in factors:
+            make_run(lambda info, t, f=factor: t * f).rename(folder / f"{factor}.json")
+    out = tmp_path / "r.json"
+    assert main(["compare", str(base), str(cur), "--json", str(out)]) == 0
+    for folder, factors in ((cur, (1.40, 1.45)),):
+        for path in folder.iterdir():
+            path.unlink()
+        for factor in factors:
+            make_run(lambda info, t, f=factor: t * f).rename(folder / f"{factor}.json")
+    assert main(["compare", str(base), str(cur), "--json", str(out)]) == 1  # every current run past every baseline run
