@@ -32,7 +32,7 @@ def _pool(cases: list[dict[str, Any]]) -> dict[str, Any]:
     data = sorted(value for case in cases for value in case.get("data") or [])
     pooled = dict(max(cases, key=lambda case: case.get("run_datetime", "")))
     if len(data) >= 2:
-        q1, median, q3 = statistics.quantiles(data, n=4, method="inclusive")[0], statistics.median(data), statistics.quantiles(data, n=4, method="inclusive")[2]
+        q1, median, q3 = statistics.quantiles(data, n=4, method="inclusive")
         pooled.update(median_s=median, iqr_s=q3 - q1, rel_iqr=(q3 - q1) / median, data=data, min_s=data[0], max_s=data[-1])
         if pooled.get("bytes"):
             pooled["gbps"] = pooled["bytes"] / median / 1e9
