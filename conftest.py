@@ -1,6 +1,8 @@
 """pytest wiring for tfvarbench: options, device parametrisation, and hooks that call the harness."""
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -24,6 +26,8 @@ _PROFILE = pytest.StashKey[Profile]()
 _RESULTS = pytest.StashKey[Path]()
 _SAVE_TAG = pytest.StashKey[str]()
 _REPORT = pytest.StashKey[list]()
+_BLOCKS = pytest.StashKey[int]()
+_CHILD_BLOCK = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,6 +51,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="quick",
         help="size/dtype grid and time budget: quick or full (default: quick)",
     )
+    group.addoption(
+        "--blocks",
+        type=int,
+        default=None,
+        metavar="N",
+        help="time the cases in N blocks, each a fresh process, so a comparison sees how much a case varies from"
+        " process to process (default: the profile's, 3 quick, 5 full; 1 under --benchmark-disable)",
+    )
+    # Set by the parent for each block's process (tfvarbench.blocks); not for users.
+    group.addoption("--tfvarbench-block", type=int, default=None, help=argparse.SUPPRESS)
+    group.addoption("--tfvarbench-out", default=None, help=argparse.SUPPRESS)
     group.addoption(
         "--workers",
         type=int,
@@ -87,11 +102,28 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_PRESENT] = present
     config.stash[_SELECTED] = selected
     config.stash[_PROFILE] = PROFILES[config.getoption("profile")]
+    blocks = config.getoption("blocks")
+    if blocks is not None and blocks < 1:
+        raise pytest.UsageError(f"--blocks {blocks}: must be at least 1")
+    if blocks is None:  # a correctness run (--benchmark-disable) needs each case once
+        blocks = 1 if config.getoption("benchmark_disable") else config.stash[_PROFILE].blocks
+    config.stash[_BLOCKS] = blocks
     results = Path(config.getoption("results") or config.rootpath / "results").resolve()
     config.stash[_RESULTS] = results
 
-    # Runs of the suite are saved with their raw rounds, unless the user chose where and how.
     option = config.option
+    child_block = config.getoption("tfvarbench_block")
+    if child_block is not None:
+        # One block of a run, in its own process: run, write reports and JSON for the parent, save nothing.
+        from tfvarbench.blocks import ReportWriter
+
+        config.stash[_CHILD_BLOCK] = child_block
+        option.benchmark_save = option.benchmark_autosave = None
+        folder = Path(config.getoption("tfvarbench_out"))
+        config.pluginmanager.register(_ChildReports(ReportWriter(config, folder / f"block-{child_block}.reports")), "tfvarbench-child-reports")
+        return
+
+    # Runs of the suite are saved with their raw rounds, unless the user chose where and how.
     if _runs_benchmarks(config) and not (option.benchmark_save or option.benchmark_autosave or option.benchmark_json):
         from pytest_benchmark.utils import get_tag
 
@@ -117,6 +149,30 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for device, reason in family.devices(metafunc.config.stash[_SELECTED])
     ]
     metafunc.parametrize("device", placements)
+    blocks = metafunc.config.stash[_BLOCKS]
+    metafunc.parametrize("block", range(1, blocks + 1), ids=[f"block{n}" for n in range(1, blocks + 1)])
+
+
+class _ChildReports:
+    """In a block's process: hand every test report (and failed collection) to the parent."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.writer.write(report)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.writer.write(report)
+
+    def pytest_unconfigure(self) -> None:
+        self.writer.close()
+
+
+def _block(item: pytest.Item) -> int | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("block") if callspec is not None else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -126,16 +182,74 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "case" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.benchmark(timer=synced_clock, disable_gc=True))
+    child_block = config.stash.get(_CHILD_BLOCK, None)
+    if child_block is not None:  # a block's process runs its own block (and block 1 anything unblocked)
+        keep = lambda item: _block(item) == child_block or (_block(item) is None and child_block == 1)
+        others = [item for item in items if not keep(item)]
+        if others:
+            config.hook.pytest_deselected(items=others)
+            items[:] = [item for item in items if keep(item)]
+
+
+def _runs_in_blocks(config: pytest.Config) -> bool:
+    """Whether this process is the parent of a run in blocks (each block in a fresh process)."""
+    return (
+        config.stash.get(_BLOCKS, 1) > 1
+        and _CHILD_BLOCK not in config.stash
+        and not config.option.collectonly
+        and _runs_benchmarks(config)
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """The parent of a run in blocks runs each block in a fresh process, then saves their merged run."""
+    config = session.config
+    if not _runs_in_blocks(config) or not session.items:
+        return None
+    import tempfile
+
+    from tfvarbench.blocks import BlockFailed, merge_saved, run_blocks
+
+    bench_session = config._benchmarksession
+    save, json_out = bench_session.save or bench_session.autosave, bench_session.json
+    # This process times nothing itself: its pytest-benchmark session has nothing of its own to save.
+    bench_session.save = bench_session.autosave = bench_session.json = None
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def write(line: str, **markup: bool) -> None:
+        if reporter is None:
+            print(f"tfvarbench: {line}")
+            return
+        reporter.ensure_newline()
+        if reporter._tw.width_of_current_line:  # after -q's progress dots, which ensure_newline does not end
+            reporter._tw.line()
+        reporter.write_line(f"tfvarbench: {line}", **markup)
+
+    with tempfile.TemporaryDirectory(prefix="tfvarbench-blocks-") as folder:
+        try:
+            saved = run_blocks(session, config.stash[_BLOCKS], Path(folder), write)
+        except BlockFailed as error:  # a run missing a block would be half a run: save nothing
+            write(f"{error}; nothing saved", red=True)
+            session.testsfailed += 1
+            return True
+        merged = merge_saved(saved)
+        if merged is not None and save:
+            bench_session.storage.save(merged, save)
+        if merged is not None and json_out is not None:
+            with json_out as out:
+                out.write(json.dumps(merged, indent=1).encode())
+    return True
 
 
 @pytest.fixture
-def measured_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, request: pytest.FixtureRequest) -> dict:
+def measured_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, block: int, request: pytest.FixtureRequest) -> dict:
     """The case built on `device`, timed, and verified; its record (also in benchmark.extra_info)."""
     from tfvarbench.run import run_case
 
     benchmark.group = f"{case.family}: {case.name} {size} {dtype}"
     try:
-        return run_case(benchmark, case, device, size, dtype, request.config.stash[_PROFILE])
+        return run_case(benchmark, case, device, size, dtype, request.config.stash[_PROFILE], block)
     except Unsupported as reason:
         benchmark.skipped = True
         pytest.skip(str(reason))
@@ -162,7 +276,8 @@ def worker_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     module = config.rootpath / "benchmarks" / "bench_mirrored.py"
     timed = not config._benchmarksession.disabled  # under --benchmark-disable, each case runs once
     group = WorkerGroup(
-        config.getoption("workers"), module, config.getoption("profile"), tmp_path_factory.mktemp("workers"), WORKER_TIMEOUT_S, timed
+        config.getoption("workers"), module, config.getoption("profile"), tmp_path_factory.mktemp("workers"), WORKER_TIMEOUT_S, timed,
+        config.stash.get(_CHILD_BLOCK, 1),
     )
     request.addfinalizer(group.stop)
     try:
@@ -179,7 +294,7 @@ WORKER_TIMEOUT_S = 600.0
 
 
 @pytest.fixture
-def worker_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, worker_results: dict) -> dict:
+def worker_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, block: int, worker_results: dict) -> dict:
     """A multi-worker case: the chief worker's rounds, reported through the benchmark fixture."""
     from tfvarbench.workers import report_case
 
@@ -189,7 +304,7 @@ def worker_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, w
         pytest.skip(f"multi-worker cases need loopback ports: {worker_results['skip']}")
     if "failed" in worker_results:
         pytest.fail(f"the worker group failed, so {case.name} has no result: {worker_results['failed']}", pytrace=False)
-    return report_case(benchmark, case, size, dtype, worker_results["workers"])
+    return report_case(benchmark, case, size, dtype, block, worker_results["workers"])
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:

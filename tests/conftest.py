@@ -19,6 +19,25 @@ def saved_run() -> Path:
     return DATA / "run-2cpu.json"
 
 
+def _deal_blocks(run: dict[str, Any], blocks: int) -> dict[str, Any]:
+    benchmarks = []
+    for block in range(1, blocks + 1):
+        for bench in run["benchmarks"]:
+            data = bench["stats"]["data"][block - 1 :: blocks]
+            info = {**bench["extra_info"], "block": block, "blocks": blocks, "first_call_s": bench["extra_info"]["first_call_s"] * block}
+            stats = {**bench["stats"], "data": data, "median": sorted(data)[len(data) // 2]}
+            name = bench["name"].replace("]", f"-block{block}]")
+            benchmarks.append({**bench, "name": name, "extra_info": info, "stats": stats})
+    return {**run, "benchmarks": benchmarks}
+
+
+@pytest.fixture
+def deal_blocks():
+    """deal_blocks(run, n): a saved run's real rounds dealt out to n blocks per case, as a blocked run
+    saves them (block b's first call made b times the original, so their median is known)."""
+    return _deal_blocks
+
+
 @pytest.fixture
 def two_devices(request: pytest.FixtureRequest) -> list[str]:
     """Two logical CPUs; skipped unless the session was started with --logical-cpus 2 or more."""

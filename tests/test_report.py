@@ -67,6 +67,23 @@ def test_pick_newest_takes_the_later_run_and_pooled_pools_every_round(saved_run:
     assert pooled["median_s"] == pytest.approx(np.median(original["data"] + [2 * t for t in original["data"]]))
 
 
+def test_the_blocks_of_a_case_become_one_case_with_pooled_rounds_and_each_blocks_median(saved_run: Path, tmp_path: Path, deal_blocks) -> None:
+    original = json.loads(saved_run.read_text())
+    blocked = tmp_path / "blocked.json"
+    blocked.write_text(json.dumps(deal_blocks(original, 3)))
+    cases = load_run(blocked).cases
+    plain = load_run(saved_run).cases
+    assert len(cases) == len(plain) == len(original["benchmarks"])
+    one = lambda found: next(c for c in found if (c["case"], c["size"], c["device"]) == ("assign_add", "1Mi", "CPU:0"))
+    merged, unmerged = one(cases), one(plain)
+    assert sorted(merged["data"]) == sorted(unmerged["data"]) and merged["rounds_measured"] == len(unmerged["data"])
+    assert merged["median_s"] == pytest.approx(np.median(unmerged["data"]))
+    assert merged["block_medians_s"] == [sorted(unmerged["data"][b::3])[len(unmerged["data"][b::3]) // 2] for b in range(3)]
+    assert merged["first_call_s"] == pytest.approx(2 * unmerged["first_call_s"])  # median of 1x, 2x, 3x
+    assert merged["blocks"] == 3 and merged["name"] == unmerged["name"] and "block" not in merged
+    assert "blocks" not in unmerged and "block_medians_s" not in unmerged  # older runs pass through unchanged
+
+
 def test_the_fit_recovers_a_known_overhead_and_bandwidth_despite_one_disturbed_point() -> None:
     sizes = np.array([4, 4096, 65536, 1 << 20, 1 << 24], dtype=float)
     times = 20e-6 + sizes / 10e9

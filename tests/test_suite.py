@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -50,13 +51,21 @@ def test_bad_options_are_one_usage_line(run_pytest, args: list[str], message: st
 
 def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(run_pytest, tmp_path: Path) -> None:
     result = run_pytest(
-        "benchmarks/bench_assign.py", "--logical-cpus", "2", "-k", "assign_add_no_read and not 1Mi", "-q", "--results", str(tmp_path)
+        "benchmarks/bench_assign.py", "--logical-cpus", "2", "-k", "assign_add_no_read and not 1Mi", "-q", "--results", str(tmp_path),
+        "--blocks", "2",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     saved = list(tmp_path.glob("*/*.json"))
     assert len(saved) == 1
     run = json.loads(saved[0].read_text())
-    assert len(run["benchmarks"]) == 4
+    assert len(run["benchmarks"]) == 8  # 2 sizes x 2 devices x 2 blocks
+    # every case's first block ran before any case's second block
+    assert [bench["extra_info"]["block"] for bench in run["benchmarks"]] == [1] * 4 + [2] * 4
+    from tfvarbench.results import load_run
+
+    cases = load_run(saved[0]).cases
+    assert len(cases) == 4 and all(case["blocks"] == 2 and len(case["block_medians_s"]) == 2 for case in cases)
+    assert all("block" not in case["name"] for case in cases)
     for bench in run["benchmarks"]:
         info = bench["extra_info"]
         assert info["verified"] and info["mode"] == "eager" and info["op"] == "assign_add"
@@ -74,3 +83,23 @@ def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(ru
     )
     assert compare.returncode == 0, compare.stderr
     assert "assign_add_no_read-1Ki-float32-CPU:1" in compare.stdout
+
+
+def test_a_case_failing_in_one_blocks_process_fails_the_run(run_pytest, tmp_path: Path) -> None:
+    env_run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "breakcase", "benchmarks/bench_assign.py",
+         "-k", "assign_add_no_read and scalar", "--blocks", "2", "-q", "--results", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "plugins"), "TFVARBENCH_BREAK": "assign_add_no_read:2"},
+    )
+    out = env_run.stdout
+    assert env_run.returncode == 1, out[-3000:] + env_run.stderr[-3000:]
+    assert "block 1 of 2, in a fresh process" in out and "block 2 of 2, in a fresh process" in out
+    # verification runs in the measured_case fixture, so a failed check is an error at setup
+    failed = sorted(line.split()[1] for line in out.splitlines() if line.startswith(("FAILED", "ERROR")))
+    assert failed == ["benchmarks/bench_assign.py::test_assignment[assign_add_no_read-scalar-float32-CPU:0-block2]"]
+    assert "1 passed" in out and "1 error" in out and "VerificationError: v on CPU:0 (scalar, float32)" in out
+    assert not list(tmp_path.glob("*/*.json")) or all(
+        "block2" not in bench["name"] or bench["extra_info"].get("verified") is None
+        for path in tmp_path.glob("*/*.json") for bench in json.loads(path.read_text())["benchmarks"]
+    )

@@ -38,7 +38,13 @@ class Unsupported(Exception):
 
 @dataclass(frozen=True)
 class Profile:
-    """A size/dtype grid and a time budget: `quick` for a laptop minute, `full` for the whole grid."""
+    """A size/dtype grid and a time budget: `quick` for a laptop minute or two, `full` for the whole grid.
+
+    Each case is timed in `blocks` separate blocks of `case_s`, spread across the run (every case's
+    first block, then every case's second, ...), each on freshly built state. On a shared machine
+    whole stretches of a run go slower or faster; rounds timed back to back cannot see that, blocks
+    minutes apart can, and comparisons use the blocks' spread (see regress.py).
+    """
 
     name: str
     sizes: tuple[str, ...]
@@ -46,17 +52,19 @@ class Profile:
     round_s: float
     case_s: float
     min_rounds: int
+    blocks: int
 
 
 PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", ("scalar", "1Ki", "1Mi"), ("float32",), round_s=0.01, case_s=0.25, min_rounds=15),
+    "quick": Profile("quick", ("scalar", "1Ki", "1Mi"), ("float32",), round_s=0.01, case_s=0.1, min_rounds=8, blocks=3),
     "full": Profile(
         "full",
         ("scalar", "1Ki", "64Ki", "1Mi", "16Mi"),
         ("float32", "float16", "float64", "int32"),
         round_s=0.02,
-        case_s=1.0,
-        min_rounds=25,
+        case_s=0.4,
+        min_rounds=10,
+        blocks=5,
     ),
 }
 

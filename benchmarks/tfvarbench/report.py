@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import re
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from tabulate import tabulate
 
 from .cases import SIZES
 from .model import Fit, crossover, fit_cost, host_copy_limits, model_key
-from .results import Run, RunError, atomic_dir, case_key, variant_label
+from .results import Run, RunError, atomic_dir, case_key, pooled_stats, variant_label
 from .tables import comparison_table, device_table, devices_of, format_seconds, labelled_cases, results_csv
 
 __all__ = ["MARKER", "PICKS", "Report", "build_report", "merge", "write_report"]
@@ -29,13 +28,10 @@ MARKER = ".tfvarbench-report"
 
 def _pool(cases: list[dict[str, Any]]) -> dict[str, Any]:
     """One case from repeated runs of it: raw rounds pooled, statistics recomputed from them."""
-    data = sorted(value for case in cases for value in case.get("data") or [])
+    data = [value for case in cases for value in case.get("data") or []]
     pooled = dict(max(cases, key=lambda case: case.get("run_datetime", "")))
     if len(data) >= 2:
-        q1, median, q3 = statistics.quantiles(data, n=4, method="inclusive")
-        pooled.update(median_s=median, iqr_s=q3 - q1, rel_iqr=(q3 - q1) / median, data=data, min_s=data[0], max_s=data[-1])
-        if pooled.get("bytes"):
-            pooled["gbps"] = pooled["bytes"] / median / 1e9
+        pooled.update(pooled_stats(data, pooled.get("bytes")))
     pooled["pooled_runs"] = len(cases)
     return pooled
 

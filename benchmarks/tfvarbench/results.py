@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import statistics
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,6 +27,8 @@ __all__ = [
     "variant_label",
     "load_run",
     "load_runs",
+    "merge_blocks",
+    "pooled_stats",
 ]
 
 # The fields that name a case independently of where it ran.
@@ -88,6 +92,54 @@ def flatten(bench: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def pooled_stats(data: list[float], bytes_moved: int | None = None) -> dict[str, Any]:
+    """Statistics of rounds pooled from several blocks or runs, named as `flatten` names them (data kept in order)."""
+    ordered = sorted(data)
+    q1, median, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
+    pooled = dict(
+        median_s=median, iqr_s=q3 - q1, rel_iqr=(q3 - q1) / median, mean_s=statistics.fmean(data),
+        min_s=ordered[0], max_s=ordered[-1], stddev_s=statistics.stdev(data), rounds_measured=len(data), data=list(data),
+    )
+    if bytes_moved:
+        pooled["gbps"] = bytes_moved / median / 1e9
+    return pooled
+
+
+def merge_blocks(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One case per case and device from its blocks: rounds pooled, each block's median kept.
+
+    `block_medians_s` is what comparisons use to see how much the case moved across the run;
+    `first_call_s` becomes the median of the blocks' first calls (each block built the case afresh).
+    Counts that describe one built case (calls, trace_count) stay those of the first block.
+    A run saved before blocks existed passes through unchanged.
+    """
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for case in cases:
+        groups.setdefault((case.get("device"), *case_key(case)), []).append(case)
+    merged = []
+    for group in groups.values():
+        if len(group) == 1 and "block" not in group[0]:
+            merged.append(group[0])
+            continue
+        group.sort(key=lambda case: case.get("block") or 0)
+        case = dict(group[0])
+        data = [value for block in group for value in block.get("data") or [block["median_s"]]]
+        if len(data) >= 2:
+            case.update(pooled_stats(data, case.get("bytes")))
+        firsts = [block["first_call_s"] for block in group if block.get("first_call_s") is not None]
+        case.update(
+            blocks=len(group),
+            block_medians_s=[block["median_s"] for block in group],
+            first_call_s=statistics.median(firsts) if firsts else None,
+        )
+        case.pop("block", None)
+        for key in ("name", "fullname"):  # the case's name, not its first block's
+            if case.get(key):
+                case[key] = re.sub(r"-block\d+\]$", "]", case[key])
+        merged.append(case)
+    return merged
+
+
 def load_run(path: str | os.PathLike[str]) -> Run:
     """Read and check one saved run; raise RunError naming the file and what is wrong with it."""
     path = Path(path)
@@ -106,7 +158,7 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list) or "machine_info" not in data:
         raise RunError(f"{path}: JSON but not a saved pytest-benchmark run (no 'benchmarks' list and 'machine_info')")
     cases = [flatten(bench) for bench in data["benchmarks"] if isinstance(bench, dict)]
-    cases = [case for case in cases if case.get("device") and case.get("median_s")]
+    cases = merge_blocks([case for case in cases if case.get("device") and case.get("median_s")])
     if not cases:
         raise RunError(f"{path}: a saved run with no measured tfvarbench cases")
     machine = data.get("machine_info") or {}

@@ -22,8 +22,10 @@ def _unsupported(error: Exception, case: Case, device: str, dtype: str) -> Unsup
     return None
 
 
-def run_case(benchmark: Any, case: Case, device: str, size: str, dtype: str, profile: Profile) -> dict[str, Any]:
-    """Build, time and verify `case`; return the record also stored in benchmark.extra_info.
+def run_case(
+    benchmark: Any, case: Case, device: str, size: str, dtype: str, profile: Profile, block: int = 1
+) -> dict[str, Any]:
+    """Build, time and verify `case` for block `block` of the run; return the record also stored in benchmark.extra_info.
 
     Raises Unsupported when the device has no kernel for the op and dtype, and VerificationError
     when the case left the wrong state or ran on another device.
@@ -75,6 +77,7 @@ def run_case(benchmark: Any, case: Case, device: str, size: str, dtype: str, pro
         "sync_s": plan.sync_s if plan else None,
         "sync_fraction": plan.sync_fraction if plan else None,
         "profile": profile.name,
+        "block": block,
         "verified": True,
     }
     record.update(setup.info)

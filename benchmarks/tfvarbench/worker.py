@@ -1,7 +1,8 @@
-"""Entry point of one multi-worker process: `python -m tfvarbench.worker MODULE PROFILE OUT`.
+"""Entry point of one multi-worker process: `python -m tfvarbench.worker MODULE PROFILE OUT [MODE [BLOCK]]`.
 
 Runs every case of MODULE's family under this process's MultiWorkerMirroredStrategy, in lockstep
-with the other workers, and writes the timings and verdicts to OUT as JSON.
+with the other workers, and writes the timings and verdicts to OUT as JSON, each tagged with the
+run's BLOCK (the fresh process of the run these workers belong to; see tfvarbench.blocks).
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def _measure(strategy: Any, body: Any, profile: Any) -> tuple[list[float], int, 
     return data, iterations, rounds, calls + iterations * (rounds + 1)
 
 
-def main(module_path: str, profile_name: str, out: str, mode: str = "timed") -> int:
+def main(module_path: str, profile_name: str, out: str, mode: str = "timed", block: str = "1") -> int:
     """`mode` "once" runs and verifies each case once, untimed (the suite under --benchmark-disable)."""
     import tensorflow as tf
 
@@ -81,7 +82,7 @@ def main(module_path: str, profile_name: str, out: str, mode: str = "timed") -> 
     results = []
     for case, size, dtype in module.family.grid(profile):
         setup = Setup("CPU:0", dtype, size, profile)
-        entry: dict[str, Any] = {"case": case.name, "size": size, "dtype": dtype, "error": None}
+        entry: dict[str, Any] = {"case": case.name, "size": size, "dtype": dtype, "block": int(block), "error": None}
         try:
             body = case.build(setup)
             entry["first_call_s"], result = timed_once(body, synced_clock)
@@ -102,7 +103,7 @@ def main(module_path: str, profile_name: str, out: str, mode: str = "timed") -> 
 
 if __name__ == "__main__":
     try:
-        raise SystemExit(main(*sys.argv[1:5]))
+        raise SystemExit(main(*sys.argv[1:6]))
     except Exception:
         traceback.print_exc()
         raise SystemExit(1)

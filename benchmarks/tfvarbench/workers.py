@@ -96,7 +96,9 @@ def _tail(path: Path, lines: int = 15) -> str:
 class WorkerGroup:
     """N worker processes running one family's cases; `run()` returns each worker's results."""
 
-    def __init__(self, workers: int, module: Path, profile: str, folder: Path, timeout_s: float = 300.0, timed: bool = True) -> None:
+    def __init__(
+        self, workers: int, module: Path, profile: str, folder: Path, timeout_s: float = 300.0, timed: bool = True, block: int = 1
+    ) -> None:
         if workers < 1:
             raise ValueError(f"--workers must be at least 1, got {workers}")
         self.workers = workers
@@ -105,6 +107,7 @@ class WorkerGroup:
         self.folder = Path(folder)
         self.timeout_s = timeout_s
         self.mode = "timed" if timed else "once"
+        self.block = block  # the run's block these workers time (tfvarbench.blocks)
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
@@ -120,7 +123,7 @@ class WorkerGroup:
                 "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
                 "PYTHONPATH": os.pathsep.join(filter(None, [harness, os.environ.get("PYTHONPATH")])),
             }
-            command = [sys.executable, "-m", "tfvarbench.worker", str(self.module), self.profile, str(self.result_path(index)), self.mode]
+            command = [sys.executable, "-m", "tfvarbench.worker", str(self.module), self.profile, str(self.result_path(index)), self.mode, str(self.block)]
             log = open(self.log_path(index), "wb")  # noqa: SIM115 (the child owns it until stop)
             # Own session and process group: stop() can kill the worker and anything it started.
             self.processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
@@ -171,8 +174,8 @@ class WorkerGroup:
                 pass
 
 
-def report_case(benchmark: Any, case: Any, size: str, dtype: str, per_worker: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Put one case's worker results into the benchmark fixture, as any measured case is saved.
+def report_case(benchmark: Any, case: Any, size: str, dtype: str, block: int, per_worker: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Put one block of one case's worker results into the benchmark fixture, as any measured case is saved.
 
     Every worker must have verified the case; the chief's (worker 0's) rounds become the case's
     rounds through pytest-benchmark's own statistics object, so the saved JSON, `pytest-benchmark
@@ -183,9 +186,10 @@ def report_case(benchmark: Any, case: Any, size: str, dtype: str, per_worker: Se
 
     entries = []
     for index, results in enumerate(per_worker):
-        entry = next((e for e in results["cases"] if (e["case"], e["size"], e["dtype"]) == (case.name, size, dtype)), None)
+        wanted = (case.name, size, dtype, block)
+        entry = next((e for e in results["cases"] if (e["case"], e["size"], e["dtype"], e.get("block", 1)) == wanted), None)
         if entry is None:
-            raise VerificationError(f"worker {index} has no result for {case.name} {size} {dtype}")
+            raise VerificationError(f"worker {index} has no result for {case.name} {size} {dtype} block {block}")
         if entry["error"]:
             raise VerificationError(f"worker {index}: {entry['error']}")
         entries.append(entry)
@@ -199,6 +203,7 @@ def report_case(benchmark: Any, case: Any, size: str, dtype: str, per_worker: Se
         "first_call_s": chief["first_call_s"], "calls": chief["calls"],
         "iterations": chief.get("iterations"), "rounds": chief.get("rounds"),
         "worker_medians_s": [sorted(e["data"])[len(e["data"]) // 2] if e.get("data") else None for e in entries],
+        "block": block,
         "verified": True,
         **chief["info"],
     }

@@ -1,0 +1,131 @@
+"""A run in blocks: every block is the whole selection of cases, timed in a fresh Python process.
+
+Why: on a shared machine the same case in two processes can differ by 15-40% while rounds within
+one process agree within a few percent (memory placement, thread placement and neighbours differ
+per process and per minute). asv repeats each benchmark in separate processes for the same reason.
+A run of N blocks therefore holds N independent samples of that variation, and `compare` uses their
+spread: two runs of this kind can be compared without mistaking process luck for a regression.
+
+The parent pytest process collects as usual, then runs block k as `pytest <same arguments>
+--tfvarbench-block k` in a child, one after another. Each child runs only its block's items and
+writes (a) its pytest-benchmark JSON and (b) its test reports, which the parent replays through its
+own hooks, so pass/fail, -x and the exit status behave as in one process. The parent merges the
+children's JSON into the one saved run (block k's cases tagged `block: k`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BlockFailed", "child_command", "merge_saved", "run_blocks", "ReportWriter"]
+
+
+class BlockFailed(RuntimeError):
+    """A block's process ended without reporting its tests (a crash, a usage error)."""
+
+
+def child_command(args: Sequence[str], block: int, folder: Path) -> list[str]:
+    """The pytest command line of block `block`: the user's own arguments, then the child's.
+
+    Options given later win, so the child's JSON path replaces any --benchmark-json of the user's;
+    saving options are switched off in the child itself (the parent saves the merged run).
+    """
+    return [
+        sys.executable, "-m", "pytest", *args,
+        "--tfvarbench-block", str(block),
+        "--tfvarbench-out", str(folder),
+        "--benchmark-json", str(folder / f"block-{block}.json"),
+        "-p", "no:cacheprovider",
+    ]
+
+
+class ReportWriter:
+    """The child's side: every test report (and failed collection report), one JSON line each."""
+
+    def __init__(self, config: Any, path: Path) -> None:
+        self.config = config
+        self.handle = path.open("w", encoding="utf-8")
+
+    def write(self, report: Any) -> None:
+        data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
+        self.handle.write(json.dumps(data) + "\n")
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _replay(session: Any, path: Path) -> int:
+    """Feed a child's reports through the parent's hooks, as pytest-xdist does; return how many."""
+    config, hook = session.config, session.config.hook
+    if not path.exists():
+        return 0
+    count = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        report = hook.pytest_report_from_serializable(config=config, data=json.loads(line))
+        if report.when == "collect":
+            hook.pytest_collectreport(report=report)
+            continue
+        if report.when == "setup":
+            hook.pytest_runtest_logstart(nodeid=report.nodeid, location=report.location)
+        hook.pytest_runtest_logreport(report=report)
+        if report.when == "teardown":
+            hook.pytest_runtest_logfinish(nodeid=report.nodeid, location=report.location)
+            count += 1
+    return count
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:])
+
+
+def run_blocks(session: Any, blocks: int, folder: Path, write: Any) -> list[Path]:
+    """Run blocks 1..`blocks` in fresh processes; return the JSON files of those that saved one.
+
+    `write` prints one line to the terminal. Stops early when the parent session should stop
+    (-x, --maxfail) and raises BlockFailed when a child ran no tests it was given.
+    """
+    args = list(session.config.invocation_params.args)
+    cwd = session.config.invocation_params.dir
+    saved = []
+    for block in range(1, blocks + 1):
+        if session.shouldfail or session.shouldstop:
+            break
+        log = folder / f"block-{block}.log"
+        write(f"block {block} of {blocks}, in a fresh process")
+        with log.open("wb") as out:
+            child = subprocess.Popen(child_command(args, block, folder), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                code = child.wait()
+            except BaseException:  # Ctrl-C in the parent: the child and anything it started go too
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+                raise
+        finished = _replay(session, folder / f"block-{block}.reports")
+        if code not in (0, 1) or (finished == 0 and code != 0):
+            raise BlockFailed(f"block {block} exited with status {code} after {finished} tests; its log ends:\n{_tail(log)}")
+        result = folder / f"block-{block}.json"
+        if result.exists() and result.stat().st_size:
+            saved.append(result)
+    return saved
+
+
+def merge_saved(paths: Sequence[Path]) -> dict[str, Any] | None:
+    """The blocks' pytest-benchmark JSON as one run: the first block's machine and commit, every block's cases."""
+    runs = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+    runs = [run for run in runs if run.get("benchmarks")]
+    if not runs:
+        return None
+    merged = dict(runs[0])
+    merged["benchmarks"] = [bench for run in runs for bench in run["benchmarks"]]
+    return merged
