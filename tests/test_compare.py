@@ -16,13 +16,15 @@ from tfvarbench.cmd_interleave import _order
 
 
 @pytest.fixture
-def make_run(saved_run: Path, tmp_path: Path) -> Callable[..., Path]:
+def make_run(saved_run: Path, tmp_path: Path, deal_blocks) -> Callable[..., Path]:
     """Write a copy of the real run with every round time passed through `change(case, time)`."""
     original = json.loads(saved_run.read_text())
     counter = iter(range(1000))
 
-    def make(change: Callable[[dict, float], float] = lambda info, t: t, edit: Callable[[dict], None] | None = None) -> Path:
-        run = copy.deepcopy(original)
+    def make(
+        change: Callable[[dict, float], float] = lambda info, t: t, edit: Callable[[dict], None] | None = None, blocks: int = 1
+    ) -> Path:
+        run = copy.deepcopy(original if blocks == 1 else deal_blocks(original, blocks))
         for bench in run["benchmarks"]:
             stats = bench["stats"]
             stats["data"] = [change(bench["extra_info"], t) for t in stats["data"]]
@@ -176,3 +178,34 @@ def test_with_several_runs_a_side_only_a_separation_of_runs_counts(make_run, tmp
         for factor in factors:
             make_run(lambda info, t, f=factor: t * f).rename(folder / f"{factor}.json")
     assert main(["compare", str(base), str(cur), "--json", str(out)]) == 1  # every current run past every baseline run
+
+
+def steady(spread: float, seed: int, factor: Callable[[dict], float]) -> Callable[[dict], None]:
+    """An `edit` that gives every block of a case rounds at one level, times factor(info), within ±spread."""
+
+    def edit(run: dict) -> None:
+        rng, level = random.Random(seed), {}
+        for bench in run["benchmarks"]:
+            base = level.setdefault(bench["name"].rsplit("-block", 1)[0], bench["stats"]["median"])
+            data = [base * factor(bench["extra_info"]) * (1 + rng.uniform(-spread, spread)) for _ in bench["stats"]["data"]]
+            bench["stats"].update(data=data, median=sorted(data)[len(data) // 2])
+
+    return edit
+
+
+def test_with_blocks_one_slow_process_is_not_a_regression_but_a_slowdown_in_every_block_is(make_run, tmp_path: Path) -> None:
+    """One run a side, three blocks (processes) per case: two blocks at +40% move the pooled median past
+    the threshold but are not a change while one block still runs at the old speed; +20% in every block is."""
+    baseline = make_run(edit=steady(0.03, 5, lambda info: 1.0), blocks=3)
+    unlucky = make_run(edit=steady(0.03, 6, lambda info: 1.4 if info["block"] > 1 else 1.0), blocks=3)
+    out = tmp_path / "r.json"
+    assert main(["compare", str(baseline), str(unlucky), "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert rows and all(row["verdict"] != "slower" for row in rows)
+    assert sum(row["ratio"] > 1.2 for row in rows) > 0.9 * len(rows)  # what a comparison of medians alone would flag
+
+    slower = make_run(edit=steady(0.03, 7, lambda info: 1.2 if info["family"] == "gradient" else 1.0), blocks=3)
+    assert main(["compare", str(baseline), str(slower), "--json", str(out)]) == 1
+    rows = json.loads(out.read_text())["rows"]
+    flagged = {row["name"] for row in rows if row["verdict"] == "slower"}
+    assert flagged == {row["name"] for row in rows if row["name"].startswith("gradient/")}

@@ -156,21 +156,23 @@ def _side(runs: Sequence[Run], normalise: bool) -> dict[str, dict[str, Any]]:
         for case in run.cases:
             if case.get("mode") == "reference":
                 continue
-            entry = pooled.setdefault(case_name(case), {"key": case_key(case), "data": [], "run_medians": []})
+            entry = pooled.setdefault(case_name(case), {"key": case_key(case), "data": [], "units": []})
             entry["data"].extend(value / scale for value in (case.get("data") or [case["median_s"]]))
-            entry["run_medians"].append(case["median_s"] / scale)
+            # A unit is a block (runs since blocks existed) or a whole run (older runs).
+            entry["units"].extend(value / scale for value in (case.get("block_medians_s") or [case["median_s"]]))
     return pooled
 
 
 def _moved(before: dict[str, Any], after: dict[str, Any], ratio: float, threshold: float) -> bool:
     """Whether the case moved past the threshold.
 
-    With one run a side, the ratio of medians decides. With two or more runs a side, every current
-    run must lie past every baseline run by the threshold: on a shared machine whole runs shift
-    (here, half the cases varied over 10% across six identical runs, while each run's rounds agreed
-    within 2%), so only a separation of runs, not of rounds, is evidence of a change.
+    A unit is one block of a run (or a whole run, for runs saved without blocks). With one unit a
+    side, the ratio of medians decides. With two or more, every current unit must lie past every
+    baseline unit by the threshold: on a shared machine whole stretches of a run shift (here, half
+    the cases varied over 10% across six identical unblocked runs, while each run's rounds agreed
+    within 2%), so only a separation of blocks, not of rounds, is evidence of a change.
     """
-    old, new = before["run_medians"], after["run_medians"]
+    old, new = before["units"], after["units"]
     if len(old) >= 2 and len(new) >= 2:
         return min(new) > max(old) * (1 + threshold) or max(new) < min(old) / (1 + threshold)
     return ratio >= 1 + threshold or ratio <= 1 / (1 + threshold)
