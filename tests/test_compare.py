@@ -202,6 +202,7 @@ def test_with_blocks_one_slow_process_is_not_a_regression_but_a_slowdown_in_ever
     assert main(["compare", str(baseline), str(unlucky), "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
     assert rows and all(row["verdict"] != "slower" for row in rows)
+    assert {(row["baseline_blocks"], row["current_blocks"]) for row in rows} == {(3, 3)}
     assert sum(row["ratio"] > 1.2 for row in rows) > 0.9 * len(rows)  # what a comparison of medians alone would flag
 
     slower = make_run(edit=steady(0.03, 7, lambda info: 1.2 if info["family"] == "gradient" else 1.0), blocks=3)

@@ -35,10 +35,11 @@ def _time(value: float, normalised: bool) -> str:
 def _table(comparison: Comparison, fmt: str) -> str:
     rows = [
         [row.verdict, row.name, _time(row.baseline_s, comparison.normalised), _time(row.current_s, comparison.normalised),
-         f"{row.ratio:.3f}", f"{row.p_value:.2g}", f"{100 * row.threshold:.0f}%"]
+         f"{row.ratio:.3f}", f"{row.p_value:.2g}", f"{100 * row.threshold:.0f}%", f"{row.baseline_blocks}/{row.current_blocks}"]
         for row in comparison.sorted_rows()
     ]
-    return tabulate(rows, headers=["verdict", "case", "baseline", "current", "ratio", "p", "threshold"], tablefmt=fmt)
+    headers = ["verdict", "case", "baseline", "current", "ratio", "p", "threshold", "blocks"]
+    return tabulate(rows, headers=headers, tablefmt=fmt)
 
 
 def _summary(comparison: Comparison) -> str:
@@ -49,8 +50,9 @@ def _summary(comparison: Comparison) -> str:
 def markdown(comparison: Comparison) -> str:
     lines = [
         f"## tfvarbench: {len(comparison.regressions)} regression(s)\n",
-        f"{_summary(comparison)}. A case is slower when its median moved past its threshold and the "
-        "Mann-Whitney U test on its rounds is significant." + (" Times are in units of the run's CPU yardstick." if comparison.normalised else "") + "\n",
+        f"{_summary(comparison)}. A case is slower when every current block (a fresh process) lies past every "
+        "baseline block by its threshold and the Mann-Whitney U test on its rounds is significant; "
+        "`blocks` counts them (baseline/current)." + (" Times are in units of the run's CPU yardstick." if comparison.normalised else "") + "\n",
         *[f"> {note}\n" for note in comparison.notes],
         _table(comparison, "github"),
     ]

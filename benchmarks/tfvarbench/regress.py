@@ -1,7 +1,7 @@
 """Regression verdicts between two sets of saved runs: medians, a Mann-Whitney U test on raw rounds, thresholds.
 
-A case is slower only when its median moved past the threshold AND the rounds say the move is
-real (p < alpha). The threshold is widened to 1.5 times the case's own spread (relative IQR),
+A case is slower only when it moved past the threshold (every current block past every baseline
+block, see `_moved`) AND the rounds say the move is real (p < alpha). The threshold is widened to 1.5 times the case's own spread (relative IQR),
 since a median cannot be trusted to a finer grain than its rounds scatter: this keeps noisy cases
 quiet in A/A comparisons while steady cases (about 1% spread here) still flag a 10% change.
 """
@@ -48,6 +48,8 @@ class Row:
     verdict: str
     baseline_rounds: int
     current_rounds: int
+    baseline_blocks: int = 1
+    current_blocks: int = 1
 
 
 @dataclass
@@ -217,7 +219,7 @@ def compare_runs(
         moved = _moved(base[name], cur[name], ratio, effective)
         rows.append(
             Row(name, statistics.median(before), statistics.median(after), ratio, p_value, effective,
-                _verdict(moved, ratio, p_value, alpha), len(before), len(after))
+                _verdict(moved, ratio, p_value, alpha), len(before), len(after), len(base[name]["units"]), len(cur[name]["units"]))
         )
     return Comparison(
         rows=rows,
