@@ -230,11 +230,12 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         try:
             saved = run_blocks(session, config.stash[_BLOCKS], Path(folder), write)
         except BlockFailed as error:  # a run missing a block would be half a run: save nothing
-            write(f"{error}; nothing saved", red=True)
+            write(f"nothing saved: {error}", red=True)
             session.testsfailed += 1
             return True
         merged = merge_saved(saved)
         if merged is not None and save:
+            write(f"{len(saved)} blocks merged into one run")  # and ends the progress line the storage's log would join
             bench_session.storage.save(merged, save)
         if merged is not None and json_out is not None:
             with json_out as out:

@@ -85,13 +85,18 @@ def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(ru
     assert "assign_add_no_read-1Ki-float32-CPU:1" in compare.stdout
 
 
-def test_a_case_failing_in_one_blocks_process_fails_the_run(run_pytest, tmp_path: Path) -> None:
-    env_run = subprocess.run(
+def _broken_run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Two blocks of one small case, with tests/plugins/breakcase.py breaking what `env` says."""
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "breakcase", "benchmarks/bench_assign.py",
          "-k", "assign_add_no_read and scalar", "--blocks", "2", "-q", "--results", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "plugins"), "TFVARBENCH_BREAK": "assign_add_no_read:2"},
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "plugins"), **env},
     )
+
+
+def test_a_case_failing_in_one_blocks_process_fails_the_run(tmp_path: Path) -> None:
+    env_run = _broken_run(tmp_path, TFVARBENCH_BREAK="assign_add_no_read:2")
     out = env_run.stdout
     assert env_run.returncode == 1, out[-3000:] + env_run.stderr[-3000:]
     assert "block 1 of 2, in a fresh process" in out and "block 2 of 2, in a fresh process" in out
@@ -103,3 +108,10 @@ def test_a_case_failing_in_one_blocks_process_fails_the_run(run_pytest, tmp_path
         "block2" not in bench["name"] or bench["extra_info"].get("verified") is None
         for path in tmp_path.glob("*/*.json") for bench in json.loads(path.read_text())["benchmarks"]
     )
+
+
+def test_a_block_whose_process_dies_fails_the_run_and_saves_nothing(tmp_path: Path) -> None:
+    result = _broken_run(tmp_path, TFVARBENCH_CRASH_BLOCK="2")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "tfvarbench: nothing saved: block 2 exited with status 3 after 0 tests; its log ends:" in result.stdout
+    assert not list(tmp_path.glob("*/*.json")), "a run missing a block is not saved"

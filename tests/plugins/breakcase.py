@@ -1,7 +1,8 @@
-"""A pytest plugin (for tests only) that breaks one case in one block of a run.
+"""A pytest plugin (for tests only) that breaks one case in one block of a run, or a whole block.
 
 TFVARBENCH_BREAK="assign_add_no_read:2" makes that variant's body do nothing in block 2, so its
 verification must fail there, in that block's process, and the failure must reach the parent run.
+TFVARBENCH_CRASH_BLOCK="2" makes block 2's process die after collection, as a crash would.
 Load it with `PYTHONPATH=tests/plugins pytest benchmarks -p breakcase`.
 """
 from __future__ import annotations
@@ -25,3 +26,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 return lambda: None
 
             params["case"] = dataclasses.replace(case, build=broken)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    crash = os.environ.get("TFVARBENCH_CRASH_BLOCK")
+    if crash and str(session.config.getoption("tfvarbench_block")) == crash:
+        os._exit(3)
