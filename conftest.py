@@ -339,7 +339,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     out = config.stash[_RESULTS] / "reports" / run.run_id
     written = write_report([run], out)  # the same code as `tfvarbench report`, from the saved file
     tables = ", ".join(p.name for p in written if p.suffix in (".md", ".csv"))
-    config.stash[_REPORT] = [f"saved run: {saved[-1]}", f"tables: {out}/ ({tables})", f"report: {out / 'index.html'}"]
+    # The run's device comparison, one row per case, is what a run is for: print it here too.
+    comparison = [line for line in (out / "comparison.md").read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+    config.stash[_REPORT] = [
+        *comparison, "", f"saved run: {saved[-1]}", f"tables: {out}/ ({tables})", f"report: {out / 'index.html'}"
+    ]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
