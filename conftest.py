@@ -235,7 +235,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
             return True
         merged = merge_saved(saved)
         if merged is not None and save:
-            write(f"{len(saved)} blocks merged into one run")  # and ends the progress line the storage's log would join
+            write(f"the blocks' cases merged into one run ({len(saved)} of {config.stash[_BLOCKS]} blocks saved cases)")  # and ends the progress line the storage's log would join
             bench_session.storage.save(merged, save)
         if merged is not None and json_out is not None:
             with json_out as out:

@@ -89,11 +89,11 @@ def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(ru
     assert "assign_add_no_read-1Ki-float32-CPU:1" in compare.stdout
 
 
-def _broken_run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _broken_run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Two blocks of one small case, with tests/plugins/breakcase.py breaking what `env` says."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "breakcase", "benchmarks/bench_assign.py",
-         "-k", "assign_add_no_read and scalar", "--blocks", "2", "-q", "--results", str(tmp_path)],
+         "-k", "assign_add_no_read and scalar", "--blocks", "2", "-q", "--results", str(tmp_path), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "plugins"), **env},
     )
@@ -119,3 +119,11 @@ def test_a_block_whose_process_dies_fails_the_run_and_saves_nothing(tmp_path: Pa
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "tfvarbench: nothing saved: block 2 exited with status 3 after 0 tests; its log ends:" in result.stdout
     assert not list(tmp_path.glob("*/*.json")), "a run missing a block is not saved"
+
+
+def test_stopping_at_the_first_failure_runs_no_further_block_and_saves_nothing(tmp_path: Path) -> None:
+    result = _broken_run(tmp_path, "-x", TFVARBENCH_BREAK="assign_add_no_read:1")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "block 2 of 2" not in result.stdout
+    assert "tfvarbench: nothing saved: the run stopped after block 1 of 2 (-x or --maxfail)" in result.stdout
+    assert not list(tmp_path.glob("*/*.json"))

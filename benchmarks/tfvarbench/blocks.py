@@ -92,15 +92,16 @@ def _tail(path: Path, lines: int = 20) -> str:
 def run_blocks(session: Any, blocks: int, folder: Path, write: Any) -> list[Path]:
     """Run blocks 1..`blocks` in fresh processes; return the JSON files of those that saved one.
 
-    `write` prints one line to the terminal. Stops early when the parent session should stop
-    (-x, --maxfail) and raises BlockFailed when a child ran no tests it was given.
+    `write` prints one line to the terminal. Raises BlockFailed when a child ended without running
+    the tests it was given, or when the session stopped early (-x, --maxfail): either way the run
+    is missing blocks.
     """
     args = list(session.config.invocation_params.args)
     cwd = session.config.invocation_params.dir
     saved = []
     for block in range(1, blocks + 1):
         if session.shouldfail or session.shouldstop:
-            break
+            raise BlockFailed(f"the run stopped after block {block - 1} of {blocks} (-x or --maxfail)")
         log = folder / f"block-{block}.log"
         write(f"block {block} of {blocks}, in a fresh process")
         with log.open("wb") as out:
