@@ -108,6 +108,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if blocks is None:  # a correctness run (--benchmark-disable) needs each case once
         blocks = 1 if config.getoption("benchmark_disable") else config.stash[_PROFILE].blocks
     config.stash[_BLOCKS] = blocks
+    if blocks > 1 and _runs_benchmarks(config) and config.getoption("tfvarbench_block") is None:
+        # Each block runs in a process of its own, with its output in a log: these cannot work there.
+        for name, flag, instead in (
+            ("usepdb", "--pdb", "--blocks 1"),
+            ("benchmark_compare", "--benchmark-compare", "tfvarbench compare, or --blocks 1"),
+            ("benchmark_compare_fail", "--benchmark-compare-fail", "tfvarbench compare, or --blocks 1"),
+        ):
+            if getattr(config.option, name, None):
+                raise pytest.UsageError(f"{flag} needs one process, and --blocks {blocks} runs each block in its own: use {instead}")
     results = Path(config.getoption("results") or config.rootpath / "results").resolve()
     config.stash[_RESULTS] = results
 
@@ -154,17 +163,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 class _ChildReports:
-    """In a block's process: hand every test report (and failed collection) to the parent."""
+    """In a block's process: hand every test report to the parent."""
 
     def __init__(self, writer: Any) -> None:
         self.writer = writer
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.writer.write(report)
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.writer.write(report)
 
     def pytest_unconfigure(self) -> None:
         self.writer.close()
@@ -191,21 +196,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             items[:] = [item for item in items if keep(item)]
 
 
-def _runs_in_blocks(config: pytest.Config) -> bool:
-    """Whether this process is the parent of a run in blocks (each block in a fresh process)."""
-    return (
-        config.stash.get(_BLOCKS, 1) > 1
-        and _CHILD_BLOCK not in config.stash
-        and not config.option.collectonly
-        and _runs_benchmarks(config)
-    )
+def _blocks_to_run(session: pytest.Session) -> list[int]:
+    """The blocks this process must run in fresh processes, as their parent; [] when it runs its items itself.
+
+    Only a selection holding benchmark cases is run in blocks (harness tests run in this process),
+    and only blocks that hold selected items are started; anything unblocked runs in block 1.
+    """
+    config = session.config
+    if config.stash.get(_BLOCKS, 1) == 1 or _CHILD_BLOCK in config.stash or config.option.collectonly:
+        return []
+    if not any(_block(item) is not None for item in session.items):
+        return []
+    return sorted({_block(item) or 1 for item in session.items})
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> bool | None:
     """The parent of a run in blocks runs each block in a fresh process, then saves their merged run."""
     config = session.config
-    if not _runs_in_blocks(config) or not session.items:
+    blocks = _blocks_to_run(session)
+    if not blocks:
         return None
     import tempfile
 
@@ -228,14 +238,14 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
 
     with tempfile.TemporaryDirectory(prefix="tfvarbench-blocks-") as folder:
         try:
-            saved = run_blocks(session, config.stash[_BLOCKS], Path(folder), write)
+            saved = run_blocks(session, blocks, config.stash[_BLOCKS], Path(folder), write)
         except BlockFailed as error:  # a run missing a block would be half a run: save nothing
             write(f"nothing saved: {error}", red=True)
             session.testsfailed += 1
             return True
         merged = merge_saved(saved)
         if merged is not None and save:
-            write(f"the blocks' cases merged into one run ({len(saved)} of {config.stash[_BLOCKS]} blocks saved cases)")  # and ends the progress line the storage's log would join
+            write(f"the blocks' cases merged into one run ({len(saved)} of {len(blocks)} blocks saved cases)")  # and ends the progress line the storage's log would join
             bench_session.storage.save(merged, save)
         if merged is not None and json_out is not None:
             with json_out as out:

@@ -89,10 +89,10 @@ def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(ru
     assert "assign_add_no_read-1Ki-float32-CPU:1" in compare.stdout
 
 
-def _broken_run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _broken_run(tmp_path: Path, *args: str, select: str = "benchmarks/bench_assign.py", **env: str) -> subprocess.CompletedProcess[str]:
     """Two blocks of one small case, with tests/plugins/breakcase.py breaking what `env` says."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "breakcase", "benchmarks/bench_assign.py",
+        [sys.executable, "-m", "pytest", "-o", f"cache_dir={tmp_path / 'cache'}", "-p", "breakcase", select,
          "-k", "assign_add_no_read and scalar", "--blocks", "2", "-q", "--results", str(tmp_path), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "plugins"), **env},
@@ -125,5 +125,55 @@ def test_stopping_at_the_first_failure_runs_no_further_block_and_saves_nothing(t
     result = _broken_run(tmp_path, "-x", TFVARBENCH_BREAK="assign_add_no_read:1")
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "block 2 of 2" not in result.stdout
-    assert "tfvarbench: nothing saved: the run stopped after block 1 of 2 (-x or --maxfail)" in result.stdout
+    assert "tfvarbench: nothing saved: the run stopped in block 1 of 2 (-x or --maxfail)" in result.stdout
     assert not list(tmp_path.glob("*/*.json"))
+
+
+def test_a_selection_of_one_block_starts_only_that_blocks_process(tmp_path: Path) -> None:
+    one = "benchmarks/bench_assign.py::test_assignment[assign_add_no_read-scalar-float32-CPU:0-block2]"
+    result = _broken_run(tmp_path, select=one)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "block 2 of 2, in a fresh process" in result.stdout and "block 1 of 2" not in result.stdout
+    assert "1 passed" in result.stdout
+    again = _broken_run(tmp_path, "--lf")  # the cache is on in the blocks' processes too
+    assert again.returncode == 0 and "2 passed" in again.stdout, again.stdout[-3000:] + again.stderr[-3000:]
+
+
+def test_options_that_need_one_process_are_one_usage_line(tmp_path: Path) -> None:
+    result = _broken_run(tmp_path, "--pdb")
+    assert result.returncode == 4
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert lines == ["ERROR: --pdb needs one process, and --blocks 2 runs each block in its own: use --blocks 1"]
+
+
+def test_sigterm_to_a_blocked_run_stops_its_block_process_and_workers(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import psutil
+
+    def command(process: psutil.Process) -> str:
+        try:
+            return " ".join(process.cmdline())
+        except psutil.Error:  # short-lived helpers (uname, lscpu) come and go
+            return ""
+
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "benchmarks/bench_multiworker.py", "--blocks", "2", "-q", "--results", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    workers: list = []
+    while time.monotonic() < deadline and not workers:  # wait until block 1 has started its worker group
+        time.sleep(0.5)
+        children = psutil.Process(parent.pid).children(recursive=True)
+        workers = [p for p in children if "tfvarbench.worker" in command(p)]
+    assert workers, "block 1 never started its workers"
+    everything = psutil.Process(parent.pid).children(recursive=True)
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=60) != 0
+    # The parent exits only after its block's process stopped, which stops its workers first; the
+    # short wait only lets the kernel finish reaping (untouched, the workers would run ~20 s more).
+    gone, alive = psutil.wait_procs(everything, timeout=3)
+    assert alive == [], f"left running: {[command(p)[:120] for p in alive]}"
+    assert not list(tmp_path.glob("*/*.json")), "an interrupted run saves nothing"

@@ -34,19 +34,23 @@ def child_command(args: Sequence[str], block: int, folder: Path) -> list[str]:
     """The pytest command line of block `block`: the user's own arguments, then the child's.
 
     Options given later win, so the child's JSON path replaces any --benchmark-json of the user's;
-    saving options are switched off in the child itself (the parent saves the merged run).
+    saving options are switched off in the child itself (the parent saves the merged run). The
+    cache stays on, so --lf and --sw select in the child what they selected in the parent.
     """
     return [
         sys.executable, "-m", "pytest", *args,
         "--tfvarbench-block", str(block),
         "--tfvarbench-out", str(folder),
         "--benchmark-json", str(folder / f"block-{block}.json"),
-        "-p", "no:cacheprovider",
     ]
 
 
 class ReportWriter:
-    """The child's side: every test report (and failed collection report), one JSON line each."""
+    """The child's side: every test report, one JSON line each.
+
+    Collection reports are not passed on: the parent collected the same files itself and has
+    reported their errors once already.
+    """
 
     def __init__(self, config: Any, path: Path) -> None:
         self.config = config
@@ -69,9 +73,6 @@ def _replay(session: Any, path: Path) -> int:
     count = 0
     for line in path.read_text(encoding="utf-8").splitlines():
         report = hook.pytest_report_from_serializable(config=config, data=json.loads(line))
-        if report.when == "collect":
-            hook.pytest_collectreport(report=report)
-            continue
         if report.when == "setup":
             hook.pytest_runtest_logstart(nodeid=report.nodeid, location=report.location)
         hook.pytest_runtest_logreport(report=report)
@@ -89,8 +90,46 @@ def _tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text[-lines:])
 
 
-def run_blocks(session: Any, blocks: int, folder: Path, write: Any) -> list[Path]:
-    """Run blocks 1..`blocks` in fresh processes; return the JSON files of those that saved one.
+# How long a child may take to stop after being interrupted (it stops its worker groups) before it is killed.
+STOP_GRACE_S = 30.0
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """Interrupt the child as Ctrl-C would, so its finalizers stop what it started; kill it if it lingers."""
+    if child.poll() is not None:
+        return
+    try:
+        os.killpg(child.pid, signal.SIGINT)
+        child.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    except ProcessLookupError:
+        child.wait()
+
+
+class _Terminated(BaseException):
+    """SIGTERM reached the parent (a timeout, a cancelled CI job)."""
+
+
+def _wait(child: subprocess.Popen[bytes]) -> int:
+    """Wait for the child; on Ctrl-C or SIGTERM in the parent, stop the child first, then give up."""
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        return child.wait()
+    except BaseException:
+        _stop(child)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_blocks(session: Any, blocks: Sequence[int], total: int, folder: Path, write: Any) -> list[Path]:
+    """Run the given blocks (of `total`) in fresh processes; return the JSON files of those that saved one.
 
     `write` prints one line to the terminal. Raises BlockFailed when a child ended without running
     the tests it was given, or when the session stopped early (-x, --maxfail): either way the run
@@ -99,22 +138,22 @@ def run_blocks(session: Any, blocks: int, folder: Path, write: Any) -> list[Path
     args = list(session.config.invocation_params.args)
     cwd = session.config.invocation_params.dir
     saved = []
-    for block in range(1, blocks + 1):
-        if session.shouldfail or session.shouldstop:
-            raise BlockFailed(f"the run stopped after block {block - 1} of {blocks} (-x or --maxfail)")
+    for block in blocks:
         log = folder / f"block-{block}.log"
-        write(f"block {block} of {blocks}, in a fresh process")
+        write(f"block {block} of {total}, in a fresh process")
         with log.open("wb") as out:
             child = subprocess.Popen(child_command(args, block, folder), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             try:
-                code = child.wait()
-            except BaseException:  # Ctrl-C in the parent: the child and anything it started go too
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
-                raise
+                code = _wait(child)
+            except _Terminated:
+                raise SystemExit(128 + signal.SIGTERM) from None
         finished = _replay(session, folder / f"block-{block}.reports")
+        # 5: the child selected no test; the parent only starts blocks that hold selected tests,
+        # so that means the child saw a different selection (a plugin, the cache): not a run.
         if code not in (0, 1) or (finished == 0 and code != 0):
             raise BlockFailed(f"block {block} exited with status {code} after {finished} tests; its log ends:\n{_tail(log)}")
+        if session.shouldfail or session.shouldstop:
+            raise BlockFailed(f"the run stopped in block {block} of {total} (-x or --maxfail)")
         result = folder / f"block-{block}.json"
         if result.exists() and result.stat().st_size:
             saved.append(result)
