@@ -40,10 +40,10 @@ class Unsupported(Exception):
 class Profile:
     """A size/dtype grid and a time budget: `quick` for a laptop minute or two, `full` for the whole grid.
 
-    Each case is timed in `blocks` separate blocks of `case_s`, spread across the run (every case's
-    first block, then every case's second, ...), each on freshly built state. On a shared machine
-    whole stretches of a run go slower or faster; rounds timed back to back cannot see that, blocks
-    minutes apart can, and comparisons use the blocks' spread (see regress.py).
+    A run times every case `blocks` times, for `case_s` each: one block per fresh Python process,
+    one after another (tfvarbench.blocks). On a shared machine a case's speed depends on the
+    process and the minute; rounds timed back to back in one process cannot see that, blocks can,
+    and comparisons use the blocks' spread (see regress.py).
     """
 
     name: str

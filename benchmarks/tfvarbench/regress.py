@@ -1,8 +1,8 @@
 """Regression verdicts between two sets of saved runs: medians, a Mann-Whitney U test on raw rounds, thresholds.
 
 A case is slower only when it moved past the threshold (every current block past every baseline
-block, see `_moved`) AND the rounds say the move is real (p < alpha). The threshold is widened to 1.5 times the case's own spread (relative IQR),
-since a median cannot be trusted to a finer grain than its rounds scatter: this keeps noisy cases
+block, see `_moved`) AND the rounds say the move is real (p < alpha). The threshold is widened to
+1.5 times the case's own spread (relative IQR of its pooled rounds), since a median cannot be trusted to a finer grain than its rounds scatter: this keeps noisy cases
 quiet in A/A comparisons while steady cases (about 1% spread here) still flag a 10% change.
 """
 from __future__ import annotations
@@ -168,11 +168,11 @@ def _side(runs: Sequence[Run], normalise: bool) -> dict[str, dict[str, Any]]:
 def _moved(before: dict[str, Any], after: dict[str, Any], ratio: float, threshold: float) -> bool:
     """Whether the case moved past the threshold.
 
-    A unit is one block of a run (or a whole run, for runs saved without blocks). With one unit a
-    side, the ratio of medians decides. With two or more, every current unit must lie past every
-    baseline unit by the threshold: on a shared machine whole stretches of a run shift (here, half
-    the cases varied over 10% across six identical unblocked runs, while each run's rounds agreed
-    within 2%), so only a separation of blocks, not of rounds, is evidence of a change.
+    A unit is one block of a run, a fresh process (or a whole run, for runs saved without blocks).
+    With one unit a side, the ratio of medians decides. With two or more, every current unit must
+    lie past every baseline unit by the threshold: on a shared machine a case's speed shifts from
+    process to process (here by 15-40%, while each process's rounds agreed within a few percent),
+    so only a separation of processes, not of rounds, is evidence of a change.
     """
     old, new = before["units"], after["units"]
     if len(old) >= 2 and len(new) >= 2:
