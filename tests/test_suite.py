@@ -89,11 +89,13 @@ def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(ru
     assert "assign_add_no_read-1Ki-float32-CPU:1" in compare.stdout
 
 
-def _broken_run(tmp_path: Path, *args: str, select: str = "benchmarks/bench_assign.py", **env: str) -> subprocess.CompletedProcess[str]:
+def _broken_run(
+    tmp_path: Path, *args: str, select: str = "benchmarks/bench_assign.py", keyword: str = "assign_add_no_read and scalar", **env: str
+) -> subprocess.CompletedProcess[str]:
     """Two blocks of one small case, with tests/plugins/breakcase.py breaking what `env` says."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-o", f"cache_dir={tmp_path / 'cache'}", "-p", "breakcase", select,
-         "-k", "assign_add_no_read and scalar", "--blocks", "2", "-q", "--results", str(tmp_path), *args],
+         "-k", keyword, "--blocks", "2", "-q", "--results", str(tmp_path), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "plugins"), **env},
     )
@@ -177,3 +179,13 @@ def test_sigterm_to_a_blocked_run_stops_its_block_process_and_workers(tmp_path: 
     gone, alive = psutil.wait_procs(everything, timeout=3)
     assert alive == [], f"left running: {[command(p)[:120] for p in alive]}"
     assert not list(tmp_path.glob("*/*.json")), "an interrupted run saves nothing"
+
+
+def test_a_skipped_case_in_a_blocked_run_is_reported_with_its_reason(tmp_path: Path) -> None:
+    # one device: the 2-replica case is skipped in each block's process; -ra lists the reason
+    result = _broken_run(tmp_path, "-ra", select="benchmarks/bench_mirrored.py", keyword="assign_add_sum and scalar")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    skipped = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert len(skipped) == 1 and "2 replicas need 2 devices, 1 selected: run with --logical-cpus 2" in skipped[0]
+    assert "2 skipped" in result.stdout and "2 passed" in result.stdout

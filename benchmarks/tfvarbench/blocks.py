@@ -73,6 +73,8 @@ def _replay(session: Any, path: Path) -> int:
     count = 0
     for line in path.read_text(encoding="utf-8").splitlines():
         report = hook.pytest_report_from_serializable(config=config, data=json.loads(line))
+        if isinstance(report.longrepr, list):  # a skip's (path, line, reason): JSON made the tuple a list
+            report.longrepr = tuple(report.longrepr)
         if report.when == "setup":
             hook.pytest_runtest_logstart(nodeid=report.nodeid, location=report.location)
         hook.pytest_runtest_logreport(report=report)
