@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .workers import log_tail
+
 __all__ = ["BlockFailed", "child_command", "merge_saved", "run_blocks", "ReportWriter"]
 
 
@@ -82,14 +84,6 @@ def _replay(session: Any, path: Path) -> int:
             hook.pytest_runtest_logfinish(nodeid=report.nodeid, location=report.location)
             count += 1
     return count
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    return "\n".join(text[-lines:])
 
 
 # How long a child may take to stop after being interrupted (it stops its worker groups) before it is killed.
@@ -153,7 +147,7 @@ def run_blocks(session: Any, blocks: Sequence[int], total: int, folder: Path, wr
         # 5: the child selected no test; the parent only starts blocks that hold selected tests,
         # so that means the child saw a different selection (a plugin, the cache): not a run.
         if code not in (0, 1) or (finished == 0 and code != 0):
-            raise BlockFailed(f"block {block} exited with status {code} after {finished} tests; its log ends:\n{_tail(log)}")
+            raise BlockFailed(f"block {block} exited with status {code} after {finished} tests; its log ends:\n{log_tail(log, 20)}")
         if session.shouldfail or session.shouldstop:
             raise BlockFailed(f"the run stopped in block {block} of {total} (-x or --maxfail)")
         result = folder / f"block-{block}.json"

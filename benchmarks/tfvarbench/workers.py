@@ -84,7 +84,8 @@ def free_ports(count: int) -> list[int]:
             handle.close()
 
 
-def _tail(path: Path, lines: int = 15) -> str:
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a process log, without gRPC's I0000 chatter; for one-line failure messages."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -143,13 +144,13 @@ class WorkerGroup:
                 codes = [process.poll() for process in self.processes]
                 for index, code in enumerate(codes):
                     if code not in (None, 0):
-                        raise WorkerFailed(f"worker {index} exited with status {code}; its log ends:\n{_tail(self.log_path(index))}")
+                        raise WorkerFailed(f"worker {index} exited with status {code}; its log ends:\n{log_tail(self.log_path(index))}")
                 if all(code == 0 for code in codes):
                     break
                 if time.monotonic() > deadline:
                     hung = [index for index, code in enumerate(codes) if code is None]
                     raise WorkerFailed(
-                        f"worker(s) {hung} still running after {self.timeout_s:.0f} s; log of worker {hung[0]} ends:\n{_tail(self.log_path(hung[0]))}"
+                        f"worker(s) {hung} still running after {self.timeout_s:.0f} s; log of worker {hung[0]} ends:\n{log_tail(self.log_path(hung[0]))}"
                     )
                 time.sleep(0.1)
         finally:
