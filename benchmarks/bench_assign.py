@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfvarbench.cases import Family, Setup
+from tfvarbench.measure import Family, Setup
 
 family = Family("assignment")
 

@@ -9,7 +9,7 @@ import itertools
 
 import tensorflow as tf
 
-from tfvarbench.cases import Family, Setup
+from tfvarbench.measure import Family, Setup
 
 family = Family("function", dtypes=("float32", "float16", "float64"))
 

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from tfvarbench.cases import Family, Setup
+from tfvarbench.measure import Family, Setup
 
 family = Family("gradient", dtypes=("float32", "float16", "float64"))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfvarbench.cases import Family, Setup
+from tfvarbench.measure import Family, Setup
 
 family = Family("mirrored", dtypes=("float32", "float64"), replicas=(1, 2, "all"))
 

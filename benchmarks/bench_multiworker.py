@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from tfvarbench.cases import Family
+from tfvarbench.measure import Family
 
 # The cases are bench_mirrored's own, by file: one definition of each update, two ways to run it.
 CASES_FROM = Path(__file__).with_name("bench_mirrored.py")

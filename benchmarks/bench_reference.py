@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfvarbench.cases import Family, Setup
+from tfvarbench.measure import Family, Setup
 
 # The copy runs at the profile's sizes, because the limit depends on size: 4 MiB (1Mi float32)
 # copies from cache, 64 MiB (16Mi, full profile) from memory. Each case is held to the copy of its size.

@@ -41,7 +41,7 @@ def deal_blocks():
 @pytest.fixture
 def two_devices(request: pytest.FixtureRequest) -> list[str]:
     """Two logical CPUs; skipped unless the session was started with --logical-cpus 2 or more."""
-    from tfvarbench.devices import available
+    from tfvarbench.measure.devices import available
 
     present = available()
     if len(present) < 2:

@@ -11,8 +11,8 @@ from typing import Callable
 import pytest
 
 from tfvarbench.cli import main
-from tfvarbench.history import find_steps
-from tfvarbench.cmd_interleave import _order
+from tfvarbench.analysis.history import find_steps
+from tfvarbench.cli.interleave import _order
 
 
 @pytest.fixture

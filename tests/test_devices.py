@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tfvarbench.devices import DeviceError, describe, kind, normalise, same_device, select
+from tfvarbench.measure.devices import DeviceError, describe, kind, normalise, same_device, select
 
 PRESENT = ["CPU:0", "CPU:1", "GPU:0", "GPU:1"]
 

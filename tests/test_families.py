@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import tensorflow as tf
 
-from tfvarbench.cases import PROFILES, Family, Setup, VerificationError
-from tfvarbench.run import run_case
+from tfvarbench.measure import PROFILES, Family, Setup, VerificationError
+from tfvarbench.measure.run import run_case
 
 QUICK = PROFILES["quick"]
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"

@@ -1,7 +1,7 @@
 """Memory figures: GPU peak through injected memory functions, and a clean None on CPUs."""
 from __future__ import annotations
 
-from tfvarbench.memory import DevicePeak, rss_bytes
+from tfvarbench.measure.memory import DevicePeak, rss_bytes
 
 
 def test_gpu_peak_resets_then_reads_the_peak() -> None:

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from tfvarbench.cli import main
-from tfvarbench.model import crossover, fit_cost
-from tfvarbench.report import MARKER, build_report, merge
-from tfvarbench.results import load_run
+from tfvarbench.analysis.model import crossover, fit_cost
+from tfvarbench.render.findings import crossover_words
+from tfvarbench.render.report import MARKER, build_report, merge
+from tfvarbench.runs import load_run
 
 
 @pytest.fixture
@@ -101,12 +102,15 @@ def test_fewer_than_three_sizes_are_not_fitted() -> None:
 def test_crossover_is_where_the_lines_meet_and_never_outside_the_range() -> None:
     cpu = fit_cost([1e3, 1e5, 1e7], [1e-6 + x / 10e9 for x in (1e3, 1e5, 1e7)])  # low overhead, 10 GB/s
     gpu = fit_cost([1e3, 1e5, 1e7], [50e-6 + x / 1000e9 for x in (1e3, 1e5, 1e7)])  # 50 µs launch, 1 TB/s
-    at, sentence = crossover(cpu, gpu)
-    assert at == pytest.approx(49e-6 / (1 / 10e9 - 1 / 1000e9), rel=0.05)  # about 495 KB
-    assert "the second is faster" in sentence
+    found = crossover(cpu, gpu)
+    assert found.at_bytes == pytest.approx(49e-6 / (1 / 10e9 - 1 / 1000e9), rel=0.05)  # about 495 KB
+    assert (found.kind, found.faster) == ("crossing", "second")
+    assert crossover_words(found, "CPU:0", "GPU:0") == f"from {found.at_bytes / 1024:.3g} KiB on, GPU:0 is faster"
     small = fit_cost([1e3, 1e4, 1e5], [1e-6 + x / 10e9 for x in (1e3, 1e4, 1e5)])
     small_gpu = fit_cost([1e3, 1e4, 1e5], [50e-6 + x / 1000e9 for x in (1e3, 1e4, 1e5)])
-    assert crossover(small, small_gpu) == (None, "never in range (1000 B–97.7 KiB): the first is faster throughout")
+    found = crossover(small, small_gpu)
+    assert (found.kind, found.at_bytes, found.faster) == ("never", None, "first")
+    assert crossover_words(found, "CPU:0", "GPU:0") == "never in range (1000 B–97.7 KiB): CPU:0 is faster throughout"
 
 
 def test_a_bandwidth_above_the_copy_limit_is_flagged_not_claimed(saved_run: Path) -> None:

@@ -24,7 +24,7 @@ def test_every_case_runs_once_and_verifies_on_two_devices(run_pytest, tmp_path: 
     assert not list(tmp_path.iterdir()), "a correctness run saves nothing"
     import psutil
 
-    leftovers = [p for p in psutil.process_iter(["cmdline"]) if "tfvarbench.worker" in " ".join(p.info["cmdline"] or [])]
+    leftovers = [p for p in psutil.process_iter(["cmdline"]) if "tfvarbench.measure.worker" in " ".join(p.info["cmdline"] or [])]
     assert leftovers == [], "no worker process outlives the run"
 
 
@@ -62,7 +62,7 @@ def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(ru
     assert len(run["benchmarks"]) == 8  # 2 sizes x 2 devices x 2 blocks
     # every case's first block ran before any case's second block
     assert [bench["extra_info"]["block"] for bench in run["benchmarks"]] == [1] * 4 + [2] * 4
-    from tfvarbench.results import load_run
+    from tfvarbench.runs import load_run
 
     cases = load_run(saved[0]).cases
     assert len(cases) == 4 and all(case["blocks"] == 2 and len(case["block_medians_s"]) == 2 for case in cases)
@@ -170,7 +170,7 @@ def test_sigterm_to_a_blocked_run_stops_its_block_process_and_workers(tmp_path: 
     while time.monotonic() < deadline and not workers:  # wait until block 1 has started its worker group
         time.sleep(0.5)
         children = psutil.Process(parent.pid).children(recursive=True)
-        workers = [p for p in children if "tfvarbench.worker" in command(p)]
+        workers = [p for p in children if "tfvarbench.measure.worker" in command(p)]
     assert workers, "block 1 never started its workers"
     everything = psutil.Process(parent.pid).children(recursive=True)
     parent.send_signal(signal.SIGTERM)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tfvarbench.results import RunError, atomic_dir, load_run, load_runs
-from tfvarbench.tables import comparison_table, device_table, format_seconds, labelled_cases, results_csv
+from tfvarbench.runs import RunError, atomic_dir, load_run, load_runs
+from tfvarbench.render.document import markdown
+from tfvarbench.render.tables import comparison_table, device_table, labelled_cases, results_csv
+from tfvarbench.render.units import format_seconds
 
 
 @pytest.mark.parametrize(
@@ -33,7 +35,7 @@ def test_load_run_flattens_cases_with_their_statistics(saved_run: Path) -> None:
 
 def test_device_table_has_a_row_per_variant_and_a_column_per_size(saved_run: Path) -> None:
     cases = labelled_cases([load_run(saved_run)])
-    table = device_table(cases, "CPU:1")
+    table = markdown(device_table(cases, "CPU:1"))
     section = table.split("## assignment, float32")[1].split("\n## ")[0]
     lines = [line for line in section.splitlines() if line.startswith("|")]
     assert [cell.strip() for cell in lines[0].split("|")[1:-1]] == ["op", "variant", "mode", "scalar", "1Ki", "1Mi"]
@@ -45,7 +47,7 @@ def test_device_table_has_a_row_per_variant_and_a_column_per_size(saved_run: Pat
 
 def test_comparison_gives_each_device_and_its_ratio_to_the_first_cpu(saved_run: Path) -> None:
     cases = labelled_cases([load_run(saved_run)])
-    table = comparison_table(cases)
+    table = markdown(comparison_table(cases))
     assert "CPU:1 / CPU:0" in table
     c0 = next(c for c in cases if (c["device"], c["case"], c["size"]) == ("CPU:0", "rebind_name", "scalar"))
     c1 = next(c for c in cases if (c["device"], c["case"], c["size"]) == ("CPU:1", "rebind_name", "scalar"))

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tfvarbench.timing import Budget, Plan, _pedantic_calls, calibrate
+from tfvarbench.measure.timing import Budget, Plan, _pedantic_calls, calibrate
 
 
 class FakeClock:

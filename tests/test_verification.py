@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfvarbench.cases import PROFILES, Family, Setup, VerificationError, repeated_add
-from tfvarbench.run import run_case
-from tfvarbench.timing import Budget, measure
+from tfvarbench.measure import PROFILES, Family, Setup, VerificationError, repeated_add
+from tfvarbench.measure.run import run_case
+from tfvarbench.measure.timing import Budget, measure
 
 QUICK = PROFILES["quick"]
 
@@ -112,7 +112,7 @@ def test_a_result_left_on_another_device_fails(once, two_devices: list[str]) -> 
 
 
 def test_an_op_without_a_kernel_for_the_dtype_is_unsupported_not_failed(once) -> None:
-    from tfvarbench.cases import Unsupported
+    from tfvarbench.measure import Unsupported
 
     def bool_add(s: Setup):
         v = s.variable(False)

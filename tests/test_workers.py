@@ -11,14 +11,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tfvarbench.workers import PortsUnavailable, WorkerFailed, WorkerGroup, free_ports
+from tfvarbench.measure.workers import PortsUnavailable, WorkerFailed, WorkerGroup, free_ports
 
 pytestmark = pytest.mark.slow
 MIRRORED = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_mirrored.py"
 
 
 def worker_processes() -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["cmdline"]) if "tfvarbench.worker" in " ".join(p.info["cmdline"] or [])]
+    return [p for p in psutil.process_iter(["cmdline"]) if "tfvarbench.measure.worker" in " ".join(p.info["cmdline"] or [])]
 
 
 def test_killing_a_worker_mid_run_fails_the_group_with_its_log_and_leaves_no_process(tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def test_a_hung_worker_is_killed_at_the_timeout(tmp_path: Path) -> None:
     hangs = tmp_path / "bench_hangs.py"
     hangs.write_text(textwrap.dedent('''
         import json, os, time
-        from tfvarbench.cases import Family
+        from tfvarbench.measure import Family
         family = Family("hangs", sizes=("scalar",))
 
         @family.case("sleep", "worker 1 never returns")

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-from .results import variant_label
+from ..runs.record import identity_of
 
-__all__ = ["Fit", "crossover", "fit_cost", "host_copy_limits", "model_key"]
+__all__ = ["Crossover", "Fit", "crossover", "fit_cost", "host_copy_limits", "model_key"]
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ class Fit:
 
 
 def model_key(case: dict[str, Any]) -> tuple:
-    """The cases one fit covers: everything but the size, on one device."""
-    return (case["family"], case["op"], variant_label(case), case.get("mode", ""), case["dtype"], case["device_label"])
+    """The cases one fit covers: the same identity at every size, on one labelled device."""
+    return (*identity_of(case, ("size", "device")), case["device_label"])
 
 
 def fit_cost(sizes_bytes: Sequence[float], seconds: Sequence[float]) -> Fit | None:
@@ -71,36 +71,43 @@ def fit_cost(sizes_bytes: Sequence[float], seconds: Sequence[float]) -> Fit | No
     return Fit(float(overhead), float(per_byte), float(np.median(relative)), len(x), int(x.min()), int(x.max()))
 
 
-def crossover(first: Fit, second: Fit) -> tuple[float | None, str]:
-    """Bytes at which `second` starts beating `first` (or vice versa), within both fits' measured range.
+@dataclass(frozen=True)
+class Crossover:
+    """Where two fitted devices trade places, within the sizes both were measured at.
 
-    Returns (bytes or None, sentence). Outside the range both were measured on, a crossover is an
-    extrapolation, so it is reported as "never in range" with which side is faster throughout.
+    `kind` is "crossing" (the `faster` side wins from `at_bytes` on), "never" (the `faster`
+    side wins throughout), "tied" (within 5% throughout: noise, not a fact) or "disjoint" (no
+    common sizes). Sides are "first" and "second", as passed.
+    """
+
+    kind: str
+    low_bytes: float
+    high_bytes: float
+    at_bytes: float | None = None
+    faster: str | None = None
+
+
+def crossover(first: Fit, second: Fit) -> Crossover:
+    """Where `second` starts beating `first` (or the reverse), within both fits' measured range.
+
+    Outside the range both were measured on, a crossover is an extrapolation, so it is reported
+    as "never" with the side that is faster throughout.
     """
     low, high = max(first.min_bytes, second.min_bytes), min(first.max_bytes, second.max_bytes)
     if low > high:
-        return None, "no common sizes"
+        return Crossover("disjoint", low, high)
     # Lines within 5% of each other over the whole range: a "crossover" there is noise, not a fact.
     ends = np.array([low, high], dtype=np.float64)
     gap = np.abs(first.predict(ends) - second.predict(ends)) / np.minimum(first.predict(ends), second.predict(ends))
     if np.all(gap < 0.05):
-        return None, f"within 5% of each other throughout ({_bytes(low)}–{_bytes(high)})"
+        return Crossover("tied", low, high)
     slope = first.seconds_per_byte - second.seconds_per_byte
     if slope != 0:
         at = (second.overhead_s - first.overhead_s) / slope
         if low <= at <= high:
-            faster_after = "second" if slope > 0 else "first"
-            return at, f"from {_bytes(at)} on, the {faster_after} is faster"
+            return Crossover("crossing", low, high, at_bytes=at, faster="second" if slope > 0 else "first")
     mid = math.sqrt(max(low, 1) * high)
-    faster = "first" if first.predict(mid) <= second.predict(mid) else "second"
-    return None, f"never in range ({_bytes(low)}–{_bytes(high)}): the {faster} is faster throughout"
-
-
-def _bytes(n: float) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n:.0f} B"
+    return Crossover("never", low, high, faster="first" if first.predict(mid) <= second.predict(mid) else "second")
 
 
 def host_copy_limits(cases: Sequence[dict[str, Any]]) -> dict[tuple[str, int], float]:

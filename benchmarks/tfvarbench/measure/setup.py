@@ -1,31 +1,22 @@
-"""What a benchmark case is: a family of variants, the setup each variant gets, and the checks it must pass.
+"""What a variant gets to build its case (`Setup`), and the checks every case must pass after timing.
 
-A variant is one function that takes a `Setup`, makes its variables and inputs through it, declares
-what state the timed body must leave after n calls, and returns the body. The harness does the rest:
-placement, timing, verification and the record saved with the run.
+Everything a variant creates through `Setup.variable` or `Setup.tensor` is placed on the case's
+device and its placement is checked; everything declared with `expect` is compared with the value
+it must hold after the body ran n times. A case that fails a check raises VerificationError: its
+figure would be a lie.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "Case",
-    "Family",
-    "Profile",
-    "PROFILES",
-    "SIZES",
-    "Setup",
-    "Unsupported",
-    "VerificationError",
-    "repeated_add",
-]
+from ..runs import SIZES
+from .cases import Profile
 
-# Size labels in the user's words; a scalar is a 0-d variable, the rest are vectors.
-SIZES: dict[str, int] = {"scalar": 1, "1Ki": 1 << 10, "64Ki": 1 << 16, "1Mi": 1 << 20, "16Mi": 1 << 24}
+__all__ = ["Setup", "Unsupported", "VerificationError", "repeated_add"]
 
 
 class VerificationError(AssertionError):
@@ -34,39 +25,6 @@ class VerificationError(AssertionError):
 
 class Unsupported(Exception):
     """This op cannot run with this dtype on this device (no kernel): skipped, not failed."""
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A size/dtype grid and a time budget: `quick` for a laptop minute or two, `full` for the whole grid.
-
-    A run times every case `blocks` times, for `case_s` each: one block per fresh Python process,
-    one after another (tfvarbench.blocks). On a shared machine a case's speed depends on the
-    process and the minute; rounds timed back to back in one process cannot see that, blocks can,
-    and comparisons use the blocks' spread (see regress.py).
-    """
-
-    name: str
-    sizes: tuple[str, ...]
-    dtypes: tuple[str, ...]
-    round_s: float
-    case_s: float
-    min_rounds: int
-    blocks: int
-
-
-PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", ("scalar", "1Ki", "1Mi"), ("float32",), round_s=0.01, case_s=0.1, min_rounds=8, blocks=3),
-    "full": Profile(
-        "full",
-        ("scalar", "1Ki", "64Ki", "1Mi", "16Mi"),
-        ("float32", "float16", "float64", "int32"),
-        round_s=0.02,
-        case_s=0.4,
-        min_rounds=10,
-        blocks=5,
-    ),
-}
 
 
 def repeated_add(start: Any, step: Any, calls: int, dtype: str) -> np.ndarray:
@@ -162,12 +120,12 @@ class Setup:
         In a worker process started by the multi-worker harness, that process's
         MultiWorkerMirroredStrategy; otherwise a MirroredStrategy over the case's devices.
         """
-        from .workers import local_strategy, worker_count, worker_strategy
+        from . import strategies
 
-        strategy = worker_strategy() or local_strategy(self.devices)
+        strategy = strategies.worker_strategy() or strategies.local_strategy(self.devices)
         self.info.update(replicas=strategy.num_replicas_in_sync, devices="+".join(self.devices))
-        if worker_count():
-            self.info["workers"] = worker_count()
+        if strategies.worker_count():
+            self.info["workers"] = strategies.worker_count()
         return strategy
 
     # --- declaring what must hold -------------------------------------------------------------
@@ -245,100 +203,3 @@ class Setup:
                 )
 
 
-@dataclass(frozen=True)
-class Case:
-    """One variant of an op family: its name, the op and variant in the user's words, and its builder."""
-
-    family: str
-    name: str
-    op: str
-    variant: str
-    mode: str
-    build: Callable[[Setup], Callable[[], Any]] = field(compare=False, repr=False)
-    dtypes: tuple[str, ...] | None = None
-    min_size: int = 1
-    sizes: tuple[str, ...] | None = None
-
-    def runs_with(self, dtype: str, size: str) -> bool:
-        in_sizes = self.sizes is None or size in self.sizes
-        return (self.dtypes is None or dtype in self.dtypes) and SIZES[size] >= self.min_size and in_sizes
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Family:
-    """An op family: a module-level registry of variants. `@family.case(...)` adds one.
-
-    `sizes` and `dtypes` replace the profile's grid for this family (a reference workload has one
-    fixed size); `host_only` runs it once, on the first CPU, because it measures the host, not a device.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        dtypes: Sequence[str] | None = None,
-        sizes: Sequence[str] | None = None,
-        host_only: bool = False,
-        replicas: Sequence[int | str] | None = None,
-    ) -> None:
-        self.name = name
-        self.dtypes = tuple(dtypes) if dtypes else None
-        self.sizes = tuple(sizes) if sizes else None
-        self.host_only = host_only
-        self.replicas = tuple(replicas) if replicas else None
-        self.cases: list[Case] = []
-
-    def grid(self, profile: Profile) -> list[tuple[Case, str, str]]:
-        """(case, size, dtype) for every combination this family runs under `profile`."""
-        sizes = self.sizes or profile.sizes
-        dtypes = profile.dtypes if self.dtypes is None else [d for d in profile.dtypes if d in self.dtypes] or [self.dtypes[0]]
-        return [(case, size, dtype) for case in self.cases for size in sizes for dtype in dtypes if case.runs_with(dtype, size)]
-
-    def devices(self, selected: Sequence[str]) -> list[tuple[str, str | None]]:
-        """(device or device group, reason to skip or None) for every placement this family runs on.
-
-        A replicated family runs on the first 1, 2, ... devices of the selection ("all" = every
-        selected device), written "CPU:0+CPU:1"; a count beyond the selection is skipped, naming the
-        flag that provides more devices.
-        """
-        if self.host_only:
-            cpus = [name for name in selected if name.startswith("CPU:")]
-            return [(cpus[0] if cpus else "CPU:0", None)]
-        if not self.replicas:
-            return [(name, None) for name in selected]
-        counts = list(dict.fromkeys(len(selected) if count == "all" else int(count) for count in self.replicas))
-        groups = []
-        for count in counts:
-            if count <= len(selected):
-                groups.append(("+".join(selected[:count]), None))
-            else:
-                groups.append(
-                    (f"{count} devices", f"{count} replicas need {count} devices, {len(selected)} selected: run with --logical-cpus {count} (or on {count} GPUs)")
-                )
-        return groups
-
-    def case(
-        self,
-        op: str,
-        variant: str = "",
-        mode: str = "eager",
-        dtypes: Sequence[str] | None = None,
-        min_size: int = 1,
-        sizes: Sequence[str] | None = None,
-    ) -> Callable[[Callable[[Setup], Callable[[], Any]]], Callable[[Setup], Callable[[], Any]]]:
-        """Register the decorated builder as a variant of this family.
-
-        `dtypes` and `sizes` narrow the grid for this variant (call overhead needs only a scalar);
-        `min_size` drops sizes too small for it (a slice of a scalar).
-        """
-
-        def register(build: Callable[[Setup], Callable[[], Any]]) -> Callable[[Setup], Callable[[], Any]]:
-            if any(existing.name == build.__name__ for existing in self.cases):
-                raise ValueError(f"{self.name}: two variants are named {build.__name__}")
-            allowed = tuple(dtypes) if dtypes else self.dtypes
-            only = tuple(sizes) if sizes else None
-            self.cases.append(Case(self.name, build.__name__, op, variant, mode, build, allowed, min_size, only))
-            return build
-
-        return register

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .report import PICKS, write_report
-from .results import load_runs
+from ..render.report import PICKS, write_report
+from ..runs import load_runs
 
 
 def add_parser(subparsers: Any) -> None:
@@ -22,6 +22,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     runs = load_runs(args.runs)
-    written = write_report(runs, args.out, pick=args.pick, reference=args.reference, plots=not args.no_plots)
-    print(f"report of {len(runs)} run(s): {args.out}/index.html ({len(written)} files)")
+    report = write_report(runs, args.out, pick=args.pick, reference=args.reference, plots=not args.no_plots)
+    files = len(report.files) + len(report.images) - 1  # the marker is not a file of the report
+    print(f"report of {len(runs)} run(s): {args.out}/index.html ({files} files)")
     return 0

@@ -1,4 +1,4 @@
-"""Entry point of one multi-worker process: `python -m tfvarbench.worker MODULE PROFILE OUT [MODE [BLOCK]]`.
+"""Entry point of one multi-worker process: `python -m tfvarbench.measure.worker MODULE PROFILE OUT [MODE [BLOCK]]`.
 
 Runs every case of MODULE's family under this process's MultiWorkerMirroredStrategy, in lockstep
 with the other workers, and writes the timings and verdicts to OUT as JSON, each tagged with the
@@ -15,8 +15,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import workers
-from .cases import PROFILES, Setup, VerificationError
+from .cases import PROFILES
+from .setup import Setup, VerificationError
+from .strategies import use_worker_strategy
 from .timing import timed_once
 
 
@@ -74,7 +75,7 @@ def main(module_path: str, profile_name: str, out: str, mode: str = "timed", blo
     # The strategy must exist before any other op: it starts this worker's gRPC server.
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     cluster = json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"]
-    workers._WORKER.update(strategy=strategy, workers=len(cluster))
+    use_worker_strategy(strategy, len(cluster))
     spec = importlib.util.spec_from_file_location("multiworker_cases", module_path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .cli import BadInput
+from .usage import BadInput
 
 
 def add_parser(subparsers: Any) -> None:

@@ -5,11 +5,11 @@ import argparse
 import re
 from typing import Any
 
-from tabulate import tabulate
-
-from .history import find_steps, order_runs, series, series_csv, trend_png
-from .report import MARKER
-from .results import RunError, atomic_dir, load_runs
+from ..analysis.history import find_steps, order_runs, series
+from ..render.document import markdown
+from ..render.history import series_csv, steps_section, trend_png
+from ..render.report import MARKER, check_out
+from ..runs import RunError, atomic_dir, load_runs
 
 
 def add_parser(subparsers: Any) -> None:
@@ -32,20 +32,18 @@ def run(args: argparse.Namespace) -> int:
     if args.min_run < 1:
         raise RunError(f"--min-run {args.min_run}: must be at least 1")
     out = Path(args.out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
-        raise RunError(f"{out}: exists and is not a tfvarbench report; choose a new --out directory")
+    check_out(out)
     runs = order_runs(load_runs(args.runs))
     table = series(runs)
     figure = plt.figure(figsize=(5, 3))
-    rows = []
+    steps = {}
     with atomic_dir(out) as staging:
         (staging / "history.csv").write_text(series_csv(runs, table), encoding="utf-8")
         (staging / MARKER).write_text("tfvarbench history\n", encoding="utf-8")
         for name, values in table.items():
-            steps = find_steps(values, args.threshold, args.min_run)
-            (staging / f"trend-{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}.png").write_bytes(trend_png(name, values, steps, figure))
-            rows += [[name, runs[step.at].run_id, f"{step.before:.4g}", f"{step.after:.4g}", f"{step.ratio:.3f}"] for step in steps]
-        steps_md = "# Steps\n\n" + (tabulate(rows, headers=["case", "from run", "before s", "after s", "ratio"], tablefmt="github") if rows else "No sustained steps.") + "\n"
+            steps[name] = find_steps(values, args.threshold, args.min_run)
+            (staging / f"trend-{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}.png").write_bytes(trend_png(name, values, steps[name], figure))
+        steps_md = markdown([steps_section(runs, steps)])
         (staging / "steps.md").write_text(steps_md, encoding="utf-8")
     plt.close(figure)
     print(steps_md, end="")

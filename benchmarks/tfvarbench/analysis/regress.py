@@ -16,7 +16,7 @@ from typing import Any
 
 from scipy.stats import mannwhitneyu
 
-from .results import Run, RunError, case_key
+from ..runs import Run, RunError, case_name, pool
 
 __all__ = [
     "Comparison",
@@ -82,12 +82,6 @@ class Comparison:
         return sorted(self.rows, key=lambda row: (order[row.verdict], -abs(row.ratio - 1)))
 
 
-def case_name(case: dict[str, Any]) -> str:
-    """The name thresholds match by glob: family/case/size/dtype/device, then /Nr and /Nw for replicas, workers."""
-    name = "/".join(str(case.get(part)) for part in ("family", "case", "size", "dtype", "device"))
-    return name + "".join(f"/{case[key]}{key[0]}" for key in ("replicas", "workers") if case.get(key))
-
-
 def load_thresholds(path: Path | None) -> dict[str, float]:
     """Per-case thresholds from [tool.tfvarbench.thresholds] in a pyproject.toml: {glob: fraction}."""
     if path is None or not path.exists():
@@ -145,9 +139,21 @@ def machine_differences(baseline: Sequence[Run], current: Sequence[Run]) -> tupl
     return sorted(set(differences)), notes
 
 
+def _scaled(case: dict[str, Any], factor: float) -> dict[str, Any]:
+    """The case in units of `factor` seconds (its run's yardstick, under --normalise)."""
+    if factor == 1.0:
+        return case
+    return {
+        **case,
+        "median_s": case["median_s"] / factor,
+        "data": [value / factor for value in case.get("data") or []],
+        **({"block_medians_s": [value / factor for value in case["block_medians_s"]]} if case.get("block_medians_s") else {}),
+    }
+
+
 def _side(runs: Sequence[Run], normalise: bool) -> dict[str, dict[str, Any]]:
-    """Cases of one side keyed by name, rounds pooled across its runs (divided by the yardstick if asked)."""
-    pooled: dict[str, dict[str, Any]] = {}
+    """One pooled case per name over the side's runs (each divided by its run's yardstick if asked)."""
+    repeats: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
         scale = 1.0
         if normalise:
@@ -156,13 +162,9 @@ def _side(runs: Sequence[Run], normalise: bool) -> dict[str, dict[str, Any]]:
                 raise RunError(f"{run.path}: --normalise needs the 'reference / cpu yardstick' case, which this run lacks")
             scale = yardstick["median_s"]
         for case in run.cases:
-            if case.get("mode") == "reference":
-                continue
-            entry = pooled.setdefault(case_name(case), {"key": case_key(case), "data": [], "units": []})
-            entry["data"].extend(value / scale for value in (case.get("data") or [case["median_s"]]))
-            # A unit is a block (runs since blocks existed) or a whole run (older runs).
-            entry["units"].extend(value / scale for value in (case.get("block_medians_s") or [case["median_s"]]))
-    return pooled
+            if case.get("mode") != "reference":
+                repeats.setdefault(case_name(case), []).append(_scaled(case, scale))
+    return {name: pool(cases) for name, cases in repeats.items()}
 
 
 def _moved(before: dict[str, Any], after: dict[str, Any], ratio: float, threshold: float) -> bool:
@@ -174,7 +176,7 @@ def _moved(before: dict[str, Any], after: dict[str, Any], ratio: float, threshol
     process to process (here by 15-40%, while each process's rounds agreed within a few percent),
     so only a separation of processes, not of rounds, is evidence of a change.
     """
-    old, new = before["units"], after["units"]
+    old, new = before["block_medians_s"], after["block_medians_s"]
     if len(old) >= 2 and len(new) >= 2:
         return min(new) > max(old) * (1 + threshold) or max(new) < min(old) / (1 + threshold)
     return ratio >= 1 + threshold or ratio <= 1 / (1 + threshold)
@@ -219,7 +221,7 @@ def compare_runs(
         moved = _moved(base[name], cur[name], ratio, effective)
         rows.append(
             Row(name, statistics.median(before), statistics.median(after), ratio, p_value, effective,
-                _verdict(moved, ratio, p_value, alpha), len(before), len(after), len(base[name]["units"]), len(cur[name]["units"]))
+                _verdict(moved, ratio, p_value, alpha), len(before), len(after), base[name]["blocks"], cur[name]["blocks"])
         )
     return Comparison(
         rows=rows,

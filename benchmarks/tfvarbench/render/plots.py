@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from .model import Fit
-from .results import variant_label
+from ..analysis.model import Fit, model_key
+from ..runs import variant_label
+from .units import format_seconds, size_text
 
 __all__ = ["draw_all", "modes_chart", "size_chart"]
 
@@ -44,17 +45,9 @@ def _plain_log_labels(axis: Any) -> None:
     """Tick labels as '4 MiB' and '12 µs': readable, and far cheaper to draw than mathtext powers of ten."""
     from matplotlib.ticker import FuncFormatter, LogLocator
 
-    from .tables import format_seconds
-
-    def nbytes(value: float, _: Any) -> str:
-        for shift, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
-            if value >= 1 << shift:
-                return f"{value / (1 << shift):.3g} {unit}"
-        return f"{value:.3g} B"
-
     axis.xaxis.set_major_locator(LogLocator(base=1024))
     axis.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.xaxis.set_major_formatter(FuncFormatter(nbytes))
+    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: size_text(value)))
     axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_seconds(value)))
     axis.minorticks_off()  # hundreds of unlabelled minor ticks per panel cost most of the drawing time
 
@@ -81,7 +74,7 @@ def size_chart(family: str, cases: Sequence[dict[str, Any]], fits: dict[tuple, F
             color = f"C{index % 10}"
             name = device + label[len(variant):] if label != variant else device
             axis.plot([p[0] for p in points], [p[1] for p in points], "o-", color=color, label=name)
-            fit = fits.get((family, op, label, mode, dtype, device))
+            fit = fits.get(model_key(line[0]))
             if fit is not None:
                 span = np.geomspace(fit.min_bytes, fit.max_bytes, 50)
                 axis.plot(span, fit.predict(span), "--", color=color, alpha=0.7)

@@ -1,17 +1,13 @@
 """Trends across saved runs: one median per case per run, in commit order, and the steps in each series."""
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from .regress import case_name
-from .results import Run
+from ..runs import Run, case_name
 
-__all__ = ["Step", "find_steps", "order_runs", "series", "series_csv", "trend_png"]
+__all__ = ["Step", "find_steps", "order_runs", "series"]
 
 
 @dataclass(frozen=True)
@@ -63,35 +59,3 @@ def find_steps(values: Sequence[float | None], threshold: float = 0.10, min_run:
         else:
             position += 1
     return steps
-
-
-def series_csv(runs: Sequence[Run], table: dict[str, list[float | None]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["case", "run_id", "datetime", "commit", "median_s"])
-    for name, values in table.items():
-        for run, value in zip(runs, values):
-            if value is not None:
-                writer.writerow([name, run.run_id, run.datetime, run.commit.get("id", ""), value])
-    return buffer.getvalue()
-
-
-def trend_png(name: str, values: Sequence[float | None], steps: Sequence[Step], figure: Any) -> bytes:
-    """One case's medians run by run, steps marked; drawn on a reused figure (much cheaper than new ones)."""
-    from matplotlib.ticker import FuncFormatter
-
-    from .tables import format_seconds
-
-    figure.clf()
-    axis = figure.add_subplot()
-    xs = [index for index, value in enumerate(values) if value is not None]
-    axis.plot(xs, [values[index] for index in xs], "o-")
-    for step in steps:
-        axis.axvline(step.at - 0.5, color="C3", linestyle="--")
-        axis.annotate(f"{step.ratio:.2f}×", (step.at - 0.5, step.after), color="C3", fontsize=8)
-    axis.set_title(name, fontsize=9)
-    axis.set_xlabel("run (commit order)")
-    axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_seconds(value)))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=70)
-    return buffer.getvalue()

@@ -8,10 +8,10 @@ from typing import Any
 
 from tabulate import tabulate
 
-from .cli import BadInput
-from .regress import Comparison, compare_runs, load_thresholds, machine_differences
-from .results import atomic_write, load_runs
-from .tables import format_seconds
+from ..analysis.regress import Comparison, compare_runs, load_thresholds, machine_differences
+from ..render.units import format_seconds
+from ..runs import atomic_write, load_runs
+from .usage import BadInput
 
 
 def add_parser(subparsers: Any) -> None:

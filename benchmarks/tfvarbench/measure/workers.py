@@ -17,48 +17,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "PortsUnavailable",
-    "WorkerFailed",
-    "WorkerGroup",
-    "free_ports",
-    "local_strategy",
-    "report_case",
-    "worker_count",
-    "worker_strategy",
-]
-
-_LOCAL: dict[tuple[str, ...], Any] = {}
-_WORKER: dict[str, Any] = {}
-
-
-def local_strategy(devices: Sequence[str]) -> Any:
-    """One MirroredStrategy per device group for the whole process.
-
-    Strategies on the same devices share collective instance keys, so a second strategy's
-    all-reduce can collide with the first's: reuse, never rebuild.
-    """
-    import tensorflow as tf
-
-    key = tuple(devices)
-    if key not in _LOCAL:
-        _LOCAL[key] = tf.distribute.MirroredStrategy([f"/device:{name}" for name in key])
-    return _LOCAL[key]
-
-
-def worker_strategy() -> Any:
-    """This worker process's MultiWorkerMirroredStrategy, or None outside a worker."""
-    return _WORKER.get("strategy")
-
-
-def worker_count() -> int | None:
-    """How many workers this worker's cluster has, or None outside a worker."""
-    return _WORKER.get("workers")
-
+__all__ = ["PortsUnavailable", "WorkerFailed", "WorkerGroup", "free_ports", "log_tail"]
 
 class WorkerFailed(RuntimeError):
     """A worker died, failed or hung; the message carries its log tail."""
@@ -115,7 +77,7 @@ class WorkerGroup:
         ports = free_ports(self.workers)
         cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
         self.folder.mkdir(parents=True, exist_ok=True)
-        harness = str(Path(__file__).resolve().parent.parent)
+        harness = str(Path(__file__).resolve().parents[2])  # the folder that holds the tfvarbench package
         atexit.register(self.stop)
         for index in range(self.workers):
             env = {
@@ -124,7 +86,7 @@ class WorkerGroup:
                 "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
                 "PYTHONPATH": os.pathsep.join(filter(None, [harness, os.environ.get("PYTHONPATH")])),
             }
-            command = [sys.executable, "-m", "tfvarbench.worker", str(self.module), self.profile, str(self.result_path(index)), self.mode, str(self.block)]
+            command = [sys.executable, "-m", "tfvarbench.measure.worker", str(self.module), self.profile, str(self.result_path(index)), self.mode, str(self.block)]
             log = open(self.log_path(index), "wb")  # noqa: SIM115 (the child owns it until stop)
             # Own session and process group: stop() can kill the worker and anything it started.
             self.processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
@@ -173,44 +135,3 @@ class WorkerGroup:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-
-
-def report_case(benchmark: Any, case: Any, size: str, dtype: str, block: int, per_worker: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Put one block of one case's worker results into the benchmark fixture, as any measured case is saved.
-
-    Every worker must have verified the case; the chief's (worker 0's) rounds become the case's
-    rounds through pytest-benchmark's own statistics object, so the saved JSON, `pytest-benchmark
-    compare` and every renderer treat them like rounds timed in this process.
-    """
-    from .cases import VerificationError
-    from .devices import kind
-
-    entries = []
-    for index, results in enumerate(per_worker):
-        wanted = (case.name, size, dtype, block)
-        entry = next((e for e in results["cases"] if (e["case"], e["size"], e["dtype"], e.get("block", 1)) == wanted), None)
-        if entry is None:
-            raise VerificationError(f"worker {index} has no result for {case.name} {size} {dtype} block {block}")
-        if entry["error"]:
-            raise VerificationError(f"worker {index}: {entry['error']}")
-        entries.append(entry)
-    chief = entries[0]
-    median = sorted(chief["data"])[len(chief["data"]) // 2] if chief.get("data") else None
-    record: dict[str, Any] = {
-        "family": case.family, "case": case.name, "op": case.op, "variant": case.variant, "mode": case.mode,
-        "device": "CPU:0", "device_kind": kind("CPU:0"), "dtype": dtype, "size": size,
-        "elements": chief["elements"], "bytes": chief["bytes"],
-        "gbps": chief["bytes"] / median / 1e9 if median else None,
-        "first_call_s": chief["first_call_s"], "calls": chief["calls"],
-        "iterations": chief.get("iterations"), "rounds": chief.get("rounds"),
-        "worker_medians_s": [sorted(e["data"])[len(e["data"]) // 2] if e.get("data") else None for e in entries],
-        "block": block,
-        "verified": True,
-        **chief["info"],
-    }
-    if chief.get("data") and not benchmark.disabled:
-        stats = benchmark._make_stats(chief["iterations"])  # noqa: SLF001 (no public way to add foreign rounds)
-        for per_call in chief["data"]:
-            stats.update(per_call * chief["iterations"])  # update() divides a round's time by iterations
-    benchmark.extra_info.update(record)
-    return record

@@ -1,0 +1,1 @@
+"""Analysis of saved cases: cost models, regression verdicts, history. Never imports TensorFlow."""

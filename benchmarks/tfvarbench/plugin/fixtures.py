@@ -1,0 +1,73 @@
+"""The fixtures a family's test asks for: `measured_case` (timed here) and `worker_case` (timed in worker processes)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ..measure.setup import Unsupported
+from .state import CHILD_BLOCK, PROFILE, benchmark_session
+
+# A worker group that has not finished by then is killed and its cases fail with its log tail.
+WORKER_TIMEOUT_S = 600.0
+
+
+def _mark_used(benchmark: Any, how: str) -> None:
+    """Tell pytest-benchmark the fixture was dealt with, so it adds no "fixture was not used" warning.
+
+    It has no public way to say so; its own mode attribute is what it checks.
+    """
+    if not benchmark._mode:  # noqa: SLF001
+        benchmark._mode = how  # noqa: SLF001
+
+
+@pytest.fixture
+def measured_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, block: int, request: pytest.FixtureRequest) -> dict:
+    """The case built on `device`, timed, and verified; its record (also in benchmark.extra_info)."""
+    from ..measure.run import run_case
+
+    benchmark.group = f"{case.family}: {case.name} {size} {dtype}"
+    try:
+        return run_case(benchmark, case, device, size, dtype, request.config.stash[PROFILE], block)
+    except Unsupported as reason:
+        benchmark.skipped = True
+        pytest.skip(str(reason))
+    except BaseException:
+        _mark_used(benchmark, "failed before timing")
+        raise
+
+
+@pytest.fixture(scope="session")
+def worker_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Every multi-worker case, run once per session by --workers processes; keyed by (case, size, dtype)."""
+    from ..measure.workers import PortsUnavailable, WorkerFailed, WorkerGroup
+
+    config = request.config
+    module = config.rootpath / "benchmarks" / "bench_mirrored.py"
+    timed = not benchmark_session(config).disabled  # under --benchmark-disable, each case runs once
+    group = WorkerGroup(
+        config.getoption("workers"), module, config.getoption("profile"), tmp_path_factory.mktemp("workers"), WORKER_TIMEOUT_S, timed,
+        config.stash.get(CHILD_BLOCK, 1),
+    )
+    request.addfinalizer(group.stop)
+    try:
+        per_worker = group.run()
+    except PortsUnavailable as error:
+        return {"skip": str(error)}
+    except WorkerFailed as error:
+        return {"failed": str(error)}
+    return {"workers": per_worker}
+
+
+@pytest.fixture
+def worker_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, block: int, worker_results: dict) -> dict:
+    """A multi-worker case: the chief worker's rounds, reported through the benchmark fixture."""
+    from ..measure.run import worker_case as record_worker_case
+
+    benchmark.group = f"{case.family}: {case.name} {size} {dtype}"
+    _mark_used(benchmark, "measured in worker processes")
+    if "skip" in worker_results:
+        pytest.skip(f"multi-worker cases need loopback ports: {worker_results['skip']}")
+    if "failed" in worker_results:
+        pytest.fail(f"the worker group failed, so {case.name} has no result: {worker_results['failed']}", pytrace=False)
+    return record_worker_case(benchmark, case, size, dtype, block, worker_results["workers"])

@@ -1,0 +1,116 @@
+"""The suite's command-line options, and the session they configure: devices, profile, blocks, saving."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from ..measure import devices as tfv_devices
+from ..measure.cases import PROFILES
+from .state import BLOCKS, CHILD_BLOCK, PRESENT, PROFILE, RESULTS, SAVE_TAG, SELECTED, runs_benchmarks
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tfvarbench", "tfvarbench: devices and size grid")
+    group.addoption(
+        "--devices",
+        default="all",
+        metavar="SPEC",
+        help="devices to benchmark: comma list of all, cpu, gpu or names such as CPU:0, GPU:1 (default: all)",
+    )
+    group.addoption(
+        "--logical-cpus",
+        type=int,
+        default=1,
+        metavar="N",
+        help="split the CPU into N logical devices before TensorFlow starts (default: 1)",
+    )
+    group.addoption(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="quick",
+        help="size/dtype grid and time budget: quick or full (default: quick)",
+    )
+    group.addoption(
+        "--blocks",
+        type=int,
+        default=None,
+        metavar="N",
+        help="time the cases in N blocks, each a fresh process, so a comparison sees how much a case varies from"
+        " process to process (default: the profile's, 3 quick, 5 full; 1 under --benchmark-disable)",
+    )
+    # Set by the parent for each block's process (tfvarbench.measure.blocks); not for users.
+    group.addoption("--tfvarbench-block", type=int, default=None, help=argparse.SUPPRESS)
+    group.addoption("--tfvarbench-out", default=None, help=argparse.SUPPRESS)
+    group.addoption(
+        "--workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="worker processes for the multi-worker family, on 127.0.0.1 (default: 2)",
+    )
+    group.addoption(
+        "--results",
+        default=None,
+        metavar="DIR",
+        help="where benchmark runs are saved and their tables written (default: results/ in the repo)",
+    )
+
+
+# Each block runs in a process of its own, with its output in a log: these cannot work there.
+ONE_PROCESS_ONLY = (
+    ("usepdb", "--pdb", "--blocks 1"),
+    ("benchmark_compare", "--benchmark-compare", "tfvarbench compare, or --blocks 1"),
+    ("benchmark_compare_fail", "--benchmark-compare-fail", "tfvarbench compare, or --blocks 1"),
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.help:
+        return
+    try:
+        tfv_devices.configure(config.getoption("logical_cpus"))
+        present = tfv_devices.available()
+        selected = tfv_devices.select(config.getoption("devices"), present)
+    except tfv_devices.DeviceError as error:
+        raise pytest.UsageError(str(error)) from None
+    if not selected:
+        raise pytest.UsageError(f"--devices {config.getoption('devices')} selects none of: {', '.join(present)}")
+    config.stash[PRESENT] = present
+    config.stash[SELECTED] = selected
+    config.stash[PROFILE] = PROFILES[config.getoption("profile")]
+    blocks = config.getoption("blocks")
+    if blocks is not None and blocks < 1:
+        raise pytest.UsageError(f"--blocks {blocks}: must be at least 1")
+    if blocks is None:  # a correctness run (--benchmark-disable) needs each case once
+        blocks = 1 if config.getoption("benchmark_disable") else config.stash[PROFILE].blocks
+    config.stash[BLOCKS] = blocks
+    child_block = config.getoption("tfvarbench_block")
+    if blocks > 1 and runs_benchmarks(config) and child_block is None:
+        for name, flag, instead in ONE_PROCESS_ONLY:
+            if getattr(config.option, name, None):
+                raise pytest.UsageError(f"{flag} needs one process, and --blocks {blocks} runs each block in its own: use {instead}")
+    results = Path(config.getoption("results") or config.rootpath / "results").resolve()
+    config.stash[RESULTS] = results
+
+    option = config.option
+    if child_block is not None:
+        # One block of a run, in its own process: run, write reports and JSON for the parent, save nothing.
+        from .runner import start_child
+
+        config.stash[CHILD_BLOCK] = child_block
+        option.benchmark_save = option.benchmark_autosave = None
+        start_child(config, Path(config.getoption("tfvarbench_out")), child_block)
+        return
+
+    # Runs of the suite are saved with their raw rounds, unless the user chose where and how.
+    if runs_benchmarks(config) and not (option.benchmark_save or option.benchmark_autosave or option.benchmark_json):
+        from pytest_benchmark.utils import get_tag
+
+        option.benchmark_autosave = get_tag()
+        option.benchmark_save_data = True
+        if option.benchmark_storage == "file://./.benchmarks":
+            option.benchmark_storage = f"file://{results}"
+        config.stash[SAVE_TAG] = option.benchmark_autosave

@@ -1,0 +1,40 @@
+"""Which tests a session holds: every family's variants × sizes × dtypes × devices × blocks, with the timer they use."""
+from __future__ import annotations
+
+import pytest
+
+from .state import BLOCKS, CHILD_BLOCK, PROFILE, SELECTED, block_of
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise every family test over its variants x sizes x dtypes x devices x blocks."""
+    if "case" not in metafunc.fixturenames:
+        return
+    family = getattr(metafunc.module, "family", None)
+    if family is None:
+        raise pytest.UsageError(f"{metafunc.module.__name__} asks for 'case' but defines no module-level `family`")
+    grid = [pytest.param(case, size, dtype, id=f"{case.name}-{size}-{dtype}") for case, size, dtype in family.grid(metafunc.config.stash[PROFILE])]
+    metafunc.parametrize(("case", "size", "dtype"), grid)
+    placements = [
+        pytest.param(device, id=device, marks=[pytest.mark.skip(reason=reason)] if reason else [])
+        for device, reason in family.devices(metafunc.config.stash[SELECTED])
+    ]
+    metafunc.parametrize("device", placements)
+    blocks = metafunc.config.stash[BLOCKS]
+    metafunc.parametrize("block", range(1, blocks + 1), ids=[f"block{n}" for n in range(1, blocks + 1)])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Every benchmark reads a clock that first waits for device work, and runs with gc off.
+    from ..measure.timing import synced_clock
+
+    for item in items:
+        if "case" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.benchmark(timer=synced_clock, disable_gc=True))
+    child_block = config.stash.get(CHILD_BLOCK, None)
+    if child_block is not None:  # a block's process runs its own block (and block 1 anything unblocked)
+        keep = lambda item: block_of(item) == child_block or (block_of(item) is None and child_block == 1)  # noqa: E731
+        others = [item for item in items if not keep(item)]
+        if others:
+            config.hook.pytest_deselected(items=others)
+            items[:] = [item for item in items if keep(item)]

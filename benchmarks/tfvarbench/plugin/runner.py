@@ -1,0 +1,96 @@
+"""A run in blocks, from pytest's side: the parent runs each block in a fresh process and saves their merged run.
+
+The processes themselves (starting, replaying reports, stopping) are tfvarbench.measure.blocks.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..measure.blocks import BlockFailed, ReportWriter, merge_saved, run_blocks
+from .state import BLOCKS, CHILD_BLOCK, benchmark_session, block_of
+
+__all__ = ["start_child"]
+
+
+class _ChildReports:
+    """In a block's process: hand every test report to the parent."""
+
+    def __init__(self, writer: ReportWriter) -> None:
+        self.writer = writer
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.writer.write(report)
+
+    def pytest_unconfigure(self) -> None:
+        self.writer.close()
+
+
+def start_child(config: pytest.Config, folder: Path, block: int) -> None:
+    """In block `block`'s own process: report every test to the parent through `folder`."""
+    writer = ReportWriter(config, folder / f"block-{block}.reports")
+    config.pluginmanager.register(_ChildReports(writer), "tfvarbench-child-reports")
+
+
+def _blocks_to_run(session: pytest.Session) -> list[int]:
+    """The blocks this process must run in fresh processes, as their parent; [] when it runs its items itself.
+
+    Only a selection holding benchmark cases is run in blocks (harness tests run in this process),
+    and only blocks that hold selected items are started; anything unblocked runs in block 1.
+    """
+    config = session.config
+    if config.stash.get(BLOCKS, 1) == 1 or CHILD_BLOCK in config.stash or config.option.collectonly:
+        return []
+    if not any(block_of(item) is not None for item in session.items):
+        return []
+    return sorted({block_of(item) or 1 for item in session.items})
+
+
+def _writer(config: pytest.Config) -> Any:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def write(line: str, **markup: bool) -> None:
+        if reporter is None:
+            print(f"tfvarbench: {line}")
+            return
+        reporter.ensure_newline()
+        # -q's progress dots leave the line open and ensure_newline does not end it; only the
+        # terminal writer knows the width of the current line (no public way to ask).
+        if reporter._tw.width_of_current_line:  # noqa: SLF001
+            reporter._tw.line()  # noqa: SLF001
+        reporter.write_line(f"tfvarbench: {line}", **markup)
+
+    return write
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """The parent of a run in blocks runs each block in a fresh process, then saves their merged run."""
+    config = session.config
+    blocks = _blocks_to_run(session)
+    if not blocks:
+        return None
+    bench_session = benchmark_session(config)
+    save, json_out = bench_session.save or bench_session.autosave, bench_session.json
+    # This process times nothing itself: its pytest-benchmark session has nothing of its own to save.
+    bench_session.save = bench_session.autosave = bench_session.json = None
+    write = _writer(config)
+    with tempfile.TemporaryDirectory(prefix="tfvarbench-blocks-") as folder:
+        try:
+            saved = run_blocks(session, blocks, config.stash[BLOCKS], Path(folder), write)
+        except BlockFailed as error:  # a run missing a block would be half a run: save nothing
+            write(f"nothing saved: {error}", red=True)
+            session.testsfailed += 1
+            return True
+        merged = merge_saved(saved)
+        if merged is not None and save:
+            write(f"the blocks' cases merged into one run ({len(saved)} of {len(blocks)} blocks saved cases)")  # and ends the progress line the storage's log would join
+            bench_session.storage.save(merged, save)
+        if merged is not None and json_out is not None:
+            with json_out as out:
+                out.write(json.dumps(merged, indent=1).encode())
+    return True

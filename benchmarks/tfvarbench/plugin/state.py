@@ -1,0 +1,40 @@
+"""What the plugin's hooks share within one pytest session, kept in `config.stash` (never in globals)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..measure.cases import Profile
+
+__all__ = ["BLOCKS", "CHILD_BLOCK", "PRESENT", "PROFILE", "REPORT", "RESULTS", "SAVE_TAG", "SELECTED", "block_of", "benchmark_session", "runs_benchmarks"]
+
+SELECTED = pytest.StashKey[list]()  # the devices this run times on
+PRESENT = pytest.StashKey[list]()  # every device TensorFlow sees
+PROFILE = pytest.StashKey[Profile]()
+RESULTS = pytest.StashKey[Path]()
+SAVE_TAG = pytest.StashKey[str]()  # the tag of the run this session saves, when it saves one
+REPORT = pytest.StashKey[list]()  # lines for the terminal summary
+BLOCKS = pytest.StashKey[int]()
+CHILD_BLOCK = pytest.StashKey[int]()  # set in a block's own process
+
+
+def benchmark_session(config: pytest.Config) -> Any:
+    """pytest-benchmark's session object, by the name it registers itself under."""
+    return config.pluginmanager.get_plugin("pytest-benchmark")
+
+
+def block_of(item: pytest.Item) -> int | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("block") if callspec is not None else None
+
+
+def runs_benchmarks(config: pytest.Config) -> bool:
+    """Whether this session was asked to run the suite under benchmarks/ (only those runs are saved)."""
+    bench_dir = (config.rootpath / "benchmarks").resolve()
+    for arg in config.args:
+        target = Path(arg.split("::")[0]).resolve()
+        if target == bench_dir or bench_dir in target.parents:
+            return True
+    return False

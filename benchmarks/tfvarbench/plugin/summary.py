@@ -1,0 +1,59 @@
+"""What a run leaves besides its test results: machine facts in the saved run, its report, and the closing lines."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tabulate import tabulate
+
+from .state import PRESENT, REPORT, RESULTS, SAVE_TAG, SELECTED, benchmark_session
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
+    from ..measure.machine import collect
+
+    machine_info["tfvarbench"] = collect(config.stash[SELECTED], config.getoption("logical_cpus"), config.getoption("profile"))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After pytest-benchmark saved the run, write its report from the saved file."""
+    config = session.config
+    tag = config.stash.get(SAVE_TAG, None)
+    if tag is None:
+        return
+    storage = Path(benchmark_session(config).storage.path)
+    saved = sorted(storage.glob(f"*/*_{tag}.json")) + sorted(storage.glob(f"*_{tag}.json"))
+    if not saved:
+        return
+    from ..render.report import write_report
+    from ..runs import RunError, load_run
+
+    try:
+        run = load_run(saved[-1])
+    except RunError as error:  # every case skipped or failed: nothing to tabulate
+        config.stash[REPORT] = [f"no tables written: {error}"]
+        return
+    out = config.stash[RESULTS] / "reports" / run.run_id
+    report = write_report([run], out)  # the same code as `tfvarbench report`, from the saved file
+    tables = ", ".join(name for name in report.files if name.endswith((".md", ".csv")))
+    # The run's device comparison, one row per case, is what a run is for: print it here too.
+    comparison = report.pages["comparison.md"][0]
+    rows = tabulate(list(comparison.rows), headers=list(comparison.headers), tablefmt="github").splitlines()
+    config.stash[REPORT] = [*rows, "", f"saved run: {saved[-1]}", f"tables: {out}/ ({tables})", f"report: {out / 'index.html'}"]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    from ..measure.devices import kind
+
+    present = config.stash.get(PRESENT, None)
+    if present is None:
+        return
+    lines = list(config.stash.get(REPORT, []))
+    if not any(kind(name) == "GPU" for name in present):
+        selected = ", ".join(config.stash[SELECTED])
+        lines.insert(0, f"no GPU visible to TensorFlow: ran on {selected} only")
+    if lines:
+        terminalreporter.write_sep("-", "tfvarbench")
+        for line in lines:
+            terminalreporter.write_line(line)

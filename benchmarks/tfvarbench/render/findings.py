@@ -1,0 +1,109 @@
+"""The report's analytic tables: fastest device per case, cost models with crossovers, and bandwidth limits."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..analysis.model import Crossover, Fit, crossover, host_copy_limits
+from ..runs import SIZES, case_key, variant_label
+from .document import Section
+from .units import format_seconds, size_text
+
+__all__ = ["bandwidth_table", "cost_model_table", "crossover_words", "fastest_table"]
+
+
+def crossover_words(found: Crossover, first: str, second: str) -> str:
+    """A crossover in words, with the devices named."""
+    name = {"first": first, "second": second}
+    span = f"({size_text(found.low_bytes)}–{size_text(found.high_bytes)})"
+    if found.kind == "disjoint":
+        return "no common sizes"
+    if found.kind == "tied":
+        return f"within 5% of each other throughout {span}"
+    if found.kind == "crossing":
+        return f"from {size_text(found.at_bytes or 0)} on, {name[found.faster or 'first']} is faster"
+    return f"never in range {span}: {name[found.faster or 'first']} is faster throughout"
+
+
+def _fit_columns(case: dict[str, Any]) -> tuple[str, ...]:
+    return (case["family"], case["op"], variant_label(case), case.get("mode", ""), case["dtype"])
+
+
+def cost_model_table(fits: dict[tuple, tuple[Fit, dict[str, Any]]]) -> list[Section]:
+    """Overhead, bandwidth and residual per fit, then crossovers for every device pair.
+
+    `fits` maps a model key to its fit and one of the cases it covers (for the table's columns).
+    """
+    rows = tuple(
+        (*_fit_columns(case), case["device_label"], f"{fit.overhead_s * 1e6:.3g}",
+         "size-independent" if fit.size_independent else f"{fit.bandwidth_gbps:.3g}", f"{100 * fit.residual:.1f}%", str(fit.points))
+        for fit, case in fits.values()
+    )
+    by_op: dict[tuple, list[tuple[Fit, dict[str, Any]]]] = {}
+    for key, (fit, case) in fits.items():
+        by_op.setdefault(key[:-1], []).append((fit, case))
+    crossings = []
+    for members in by_op.values():
+        for i, (first, first_case) in enumerate(members):
+            for second, second_case in members[i + 1 :]:
+                a, b = first_case["device_label"], second_case["device_label"]
+                crossings.append((*_fit_columns(first_case)[1:], a, b, crossover_words(crossover(first, second), a, b)))
+    return [
+        Section(
+            "Cost model", 1,
+            "time = overhead + bytes / bandwidth, fitted per op, mode, dtype and device over its sizes "
+            "(robust fit on relative residuals; residual = median |relative miss|).",
+            ("family", "op", "variant", "mode", "dtype", "device", "overhead µs", "bandwidth GB/s", "residual", "sizes"), rows,
+        ),
+        Section(
+            "Crossovers", 2,
+            "For each op and every pair of devices: the size from which one overtakes the other."
+            + ("" if crossings else " No op was measured on two devices."),
+            ("op", "variant", "mode", "dtype", "first", "second", "crossover") if crossings else (), tuple(crossings),
+        ),
+    ]
+
+
+def bandwidth_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
+    """Each case's effective GB/s and its fraction of a NumPy copy of the same size on its host.
+
+    On a CPU, a figure above the copy of the same size cannot be a copy: TensorFlow's assign can take
+    over the new tensor's buffer instead of copying it. Such rows say so instead of claiming the
+    speed. GPU memory is not bounded by the host's copy bandwidth, so GPU rows show no fraction.
+    """
+    limits = host_copy_limits(cases)
+    rows = []
+    for case in cases:
+        if case.get("mode") == "reference" or not case.get("gbps") or SIZES.get(case["size"], 0) < SIZES["1Ki"]:
+            continue
+        limit = limits.get((case["host"], int(case["bytes"])))
+        fraction, note = "–", ""
+        if limit and case.get("device_kind") == "CPU":
+            share = case["gbps"] / limit
+            fraction = f"{100 * share:.0f}%"
+            if share > 1:
+                note = "faster than a copy of this size: not a real copy (buffer handed over)"
+        rows.append((case["device_label"], case["op"], variant_label(case), case.get("mode", ""), case["dtype"], case["size"], f"{case['gbps']:.3g}", fraction, note))
+    copies = ", ".join(f"{host} {size_text(nbytes)}: {gbps:.3g} GB/s" for (host, nbytes), gbps in sorted(limits.items()))
+    text = (
+        "Bytes of the variable per call / median time. The limit is a NumPy copy of the "
+        f"same number of bytes on the same host (reference case): {copies or 'not measured in these runs'}."
+    )
+    headers = ("device", "op", "variant", "mode", "dtype", "size", "GB/s", "of copy limit", "note")
+    return [Section("Effective bandwidth", 1, text, headers, tuple(rows))]
+
+
+def fastest_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
+    """For each op, mode, dtype and size, the fastest device and its margin over the next."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for case in cases:
+        if case.get("mode") != "reference":
+            groups.setdefault(case_key(case), []).append(case)
+    rows = []
+    for members in groups.values():
+        ranked = sorted(members, key=lambda case: case["median_s"])
+        best = ranked[0]
+        margin = f"{ranked[1]['median_s'] / best['median_s']:.2f}× faster than {ranked[1]['device_label']}" if len(ranked) > 1 else "only device"
+        rows.append((best["family"], best["op"], variant_label(best), best.get("mode", ""), best["dtype"], best["size"], best["device_label"], format_seconds(best["median_s"]), margin))
+    headers = ("family", "op", "variant", "mode", "dtype", "size", "fastest", "median", "margin")
+    return [Section("Fastest device", 1, headers=headers, rows=tuple(rows))]

@@ -1,0 +1,114 @@
+"""A device comparison report from saved runs: merged cases, tables, cost models, limits, plots, HTML.
+
+`write_report` is the one path from saved runs to a report directory; `pytest benchmarks` calls it
+for each run, `tfvarbench report` for any set of runs from any machines.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..analysis.model import Fit, fit_cost, model_key
+from ..runs import Run, RunError, atomic_dir, identity_of, pool
+from .document import Section, markdown
+from .findings import bandwidth_table, cost_model_table, fastest_table
+from .tables import comparison_table, device_table, devices_of, labelled_cases, results_csv
+
+__all__ = ["MARKER", "PICKS", "Report", "build_report", "check_out", "merge", "write_report"]
+
+PICKS = ("newest", "pooled")
+# A file every report directory holds: --out may replace a directory that has it, never another.
+MARKER = ".tfvarbench-report"
+
+
+def merge(runs: Sequence[Run], pick: str = "newest") -> list[dict[str, Any]]:
+    """Cases of all runs, labelled by machine and device; repeats of a case on a device become one."""
+    if pick not in PICKS:
+        raise RunError(f"--pick {pick!r}: expected one of {', '.join(PICKS)}")
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for case in labelled_cases(runs):
+        groups.setdefault((case["device_label"], *identity_of(case, ("device",))), []).append(case)
+    merged = []
+    for repeats in groups.values():
+        newest_first = sorted(repeats, key=lambda case: case["run_datetime"], reverse=True)
+        if pick == "newest":
+            merged.append(newest_first[0])
+        else:
+            merged.append({**pool(newest_first), "pooled_runs": len(repeats)})
+    return merged
+
+
+@dataclass
+class Report:
+    """Everything a report directory holds, before it is written: pages as sections, files as text."""
+
+    pages: dict[str, list[Section]]
+    files: dict[str, str]
+    fits: dict[tuple, tuple[Fit, dict[str, Any]]]
+    images: dict[str, bytes]
+
+
+def fits_of(cases: Sequence[dict[str, Any]]) -> dict[tuple, tuple[Fit, dict[str, Any]]]:
+    """A cost model per op, mode, dtype and device that was measured at three sizes or more."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for case in cases:
+        if case.get("mode") != "reference" and case.get("bytes"):
+            groups.setdefault(model_key(case), []).append(case)
+    fits = {}
+    for key, members in groups.items():
+        fit = fit_cost([c["bytes"] for c in members], [c["median_s"] for c in members])
+        if fit is not None:
+            fits[key] = (fit, members[0])
+    return fits
+
+
+def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | None = None, plots: bool = True) -> Report:
+    """Every page and file of a report, in memory; raises RunError for an unknown reference device."""
+    cases = merge(runs, pick)
+    devices = devices_of(cases)
+    if reference is not None and reference not in devices:
+        raise RunError(f"--reference {reference!r} is not a device in these runs; devices: {', '.join(devices)}")
+    fits = fits_of(cases)
+    pages = {f"{_slug(device)}.md": device_table(cases, device) for device in devices}
+    pages["comparison.md"] = comparison_table(cases, reference)
+    pages["fastest.md"] = fastest_table(cases)
+    pages["cost-model.md"] = cost_model_table(fits)
+    pages["bandwidth.md"] = bandwidth_table(cases)
+    images: dict[str, bytes] = {}
+    if plots:
+        from .plots import draw_all
+
+        images = draw_all(cases, {key: fit for key, (fit, _) in fits.items()})
+    from .html import page
+
+    files = {name: markdown(sections) for name, sections in pages.items()}
+    files["results.csv"] = results_csv(cases)
+    files["index.html"] = page(pages, images, runs)
+    files[MARKER] = "This directory is a tfvarbench report; `tfvarbench report --out` may replace it.\n"
+    return Report(pages, files, fits, images)
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_")
+
+
+def check_out(out: Path) -> None:
+    """Refuse an --out that exists and is not an earlier report: a user's files are never replaced."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
+        raise RunError(f"{out}: exists and is not a tfvarbench report; choose a new --out directory")
+
+
+def write_report(runs: Sequence[Run], out: str | Path, pick: str = "newest", reference: str | None = None, plots: bool = True) -> Report:
+    """Build the report and write it to `out` (new, empty, or an earlier report), whole or not at all."""
+    out = Path(out)
+    check_out(out)
+    report = build_report(runs, pick, reference, plots)
+    with atomic_dir(out) as staging:
+        for name, text in report.files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        for name, data in report.images.items():
+            (staging / name).write_bytes(data)
+    return report

@@ -1,0 +1,126 @@
+"""Tables from saved cases: one per device, a cross-device comparison, and a CSV.
+
+Input is flat case dicts from `tfvarbench.runs` (never fixtures), so the same code serves the
+tables written at the end of `pytest benchmarks` and reports rebuilt offline from saved files.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..runs import IDENTITY, SIZES, Run, case_key, variant_label
+from .document import Section
+from .units import format_seconds
+
+__all__ = ["CSV_FIELDS", "comparison_table", "device_table", "devices_of", "labelled_cases", "results_csv"]
+
+# The identity first (the axes), then what was measured, then where it ran.
+CSV_FIELDS = (
+    "device_label", *IDENTITY, "elements", "bytes",
+    "median_s", "iqr_s", "rel_iqr", "mean_s", "min_s", "max_s", "rounds_measured", "iterations",
+    "gbps", "first_call_s", "trace_count", "peak_device_bytes", "rss_growth_bytes", "calls",
+    "device_kind", "devices", "host", "run_id",
+)
+
+# Modes whose first call does work the steady state does not (tracing, compilation): their first
+# call is shown as its own table, since it is the cost a short-lived program actually pays.
+FIRST_CALL_MODES = ("function", "xla")
+ROW_AXES = ("op", "variant", "mode")
+
+
+def _cell(case: dict[str, Any]) -> str:
+    rel = case.get("rel_iqr")
+    spread = f" ±{100 * rel:.1f}%" if rel is not None else ""
+    return f"{format_seconds(case.get('median_s'))}{spread}"
+
+
+def labelled_cases(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """All cases of all runs, each with a device_label: the device, or host/device when hosts differ."""
+    hosts = {run.host for run in runs}
+    labelled = []
+    for run in runs:
+        for case in run.cases:
+            device = case["device"]
+            label = device if len(hosts) == 1 else f"{run.host}/{device}"
+            description = run.describe(device)
+            if len(hosts) > 1 and description and case.get("device_kind") != "CPU":
+                label = f"{label} ({description})"
+            labelled.append({**case, "device_label": label, "host": run.host, "run_id": run.run_id, "run_datetime": run.datetime})
+    return labelled
+
+
+def devices_of(cases: Iterable[dict[str, Any]]) -> list[str]:
+    """Device labels in first-seen order, CPUs first."""
+    seen: dict[str, str] = {}
+    for case in cases:
+        seen.setdefault(case["device_label"], case.get("device_kind", ""))
+    return sorted(seen, key=lambda label: (seen[label] != "CPU", list(seen).index(label)))
+
+
+def _row_label(case: dict[str, Any]) -> tuple[str, str, str]:
+    return case["op"], variant_label(case), case.get("mode") or ""
+
+
+def _by_size(members: Sequence[dict[str, Any]], sizes: Sequence[str], value: Any) -> tuple[tuple[str, ...], ...]:
+    """One row per op/variant/mode, one cell per size."""
+    rows: dict[tuple[str, str, str], dict[str, str]] = {}
+    for case in members:
+        rows.setdefault(_row_label(case), {})[case["size"]] = value(case)
+    return tuple((*label, *(cells.get(size, "–") for size in sizes)) for label, cells in rows.items())
+
+
+def device_table(cases: Sequence[dict[str, Any]], device_label: str) -> list[Section]:
+    """One device: a section per family and dtype; rows op/variant/mode, columns sizes."""
+    mine = [case for case in cases if case["device_label"] == device_label]
+    sections = [Section(device_label, 1, "Median time per call, ± relative IQR (interquartile range / median) across rounds.")]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for case in mine:
+        groups.setdefault((case["family"], case["dtype"]), []).append(case)
+    for (family, dtype), members in groups.items():
+        sizes = sorted({case["size"] for case in members}, key=lambda size: SIZES.get(size, 0))
+        headers = (*ROW_AXES, *sizes)
+        sections.append(Section(f"{family}, {dtype}", 2, headers=headers, rows=_by_size(members, sizes, _cell)))
+        traced = [case for case in members if case.get("mode") in FIRST_CALL_MODES and case.get("first_call_s")]
+        if traced:
+            rows = _by_size(traced, sizes, lambda case: format_seconds(case["first_call_s"]))
+            sections.append(Section(f"{family}, {dtype}: first call (tracing, and XLA compilation for xla)", 3, headers=headers, rows=rows))
+    return sections
+
+
+def comparison_table(cases: Sequence[dict[str, Any]], reference: str | None = None) -> list[Section]:
+    """One row per case; each device's median and its ratio to the reference device (default: the first CPU)."""
+    devices = devices_of(cases)
+    reference = reference or devices[0]
+    by_case: dict[tuple, dict[str, dict[str, Any]]] = {}
+    for case in cases:
+        by_case.setdefault(case_key(case), {})[case["device_label"]] = case
+    headers = ["family", *ROW_AXES, "dtype", "size"]
+    for device in devices:
+        headers.append(f"{device} median")
+        if device != reference:
+            headers.append(f"{device} / {reference}")
+    rows = []
+    for per_device in by_case.values():
+        any_case = next(iter(per_device.values()))
+        row = [any_case["family"], *_row_label(any_case), any_case["dtype"], any_case["size"]]
+        base = per_device.get(reference, {}).get("median_s")
+        for device in devices:
+            median = per_device.get(device, {}).get("median_s")
+            row.append(format_seconds(median))
+            if device != reference:
+                row.append(f"{median / base:.2f}×" if median and base else "–")
+        rows.append(tuple(row))
+    text = f"Median time per call on each device, and its ratio to {reference} (above 1 is slower)."
+    return [Section("Device comparison", 1, text, tuple(headers), tuple(rows))]
+
+
+def results_csv(cases: Sequence[dict[str, Any]]) -> str:
+    """One CSV row per case per device, with the fields in CSV_FIELDS."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for case in cases:
+        writer.writerow({name: case.get(name) for name in CSV_FIELDS})
+    return buffer.getvalue()

@@ -1,0 +1,71 @@
+"""The one pooling of a case's repeats: the blocks of a run, and the runs of a side or of a report.
+
+Every reader pools through `pool`, so a case pooled from three blocks of one run and one pooled
+from two runs of three blocks are made by the same rules: rounds pooled, statistics recomputed
+from them, every block's median kept (that is what comparisons weigh), first call = median of
+the repeats' first calls (each repeat built the case afresh).
+"""
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .record import SavedCase, identity_of
+
+__all__ = ["merge_blocks", "pool", "pooled_stats"]
+
+
+def pooled_stats(data: Sequence[float], bytes_moved: int | None = None) -> dict[str, Any]:
+    """Statistics of pooled rounds, named as a loaded case names them (data kept in order)."""
+    ordered = sorted(data)
+    q1, median, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
+    pooled: dict[str, Any] = dict(
+        median_s=median, iqr_s=q3 - q1, rel_iqr=(q3 - q1) / median, mean_s=statistics.fmean(data),
+        min_s=ordered[0], max_s=ordered[-1], stddev_s=statistics.stdev(data), rounds_measured=len(data), data=list(data),
+    )
+    if bytes_moved:
+        pooled["gbps"] = bytes_moved / median / 1e9
+    return pooled
+
+
+def block_medians(case: SavedCase) -> list[float]:
+    """The medians of a case's blocks: those it pooled already, or its own (one block, or a run saved before blocks)."""
+    return list(case.get("block_medians_s") or [case["median_s"]])
+
+
+def pool(cases: Sequence[SavedCase]) -> SavedCase:
+    """One case from repeats of it; the first repeat gives what describes one built case (calls, trace_count)."""
+    pooled: dict[str, Any] = dict(cases[0])
+    data = [value for case in cases for value in case.get("data") or [case["median_s"]]]
+    if len(data) >= 2:
+        pooled.update(pooled_stats(data, pooled.get("bytes")))
+    firsts = [case["first_call_s"] for case in cases if case.get("first_call_s") is not None]
+    medians = [median for case in cases for median in block_medians(case)]
+    pooled.update(blocks=len(medians), block_medians_s=medians, first_call_s=statistics.median(firsts) if firsts else None)
+    pooled.pop("block", None)
+    return pooled  # type: ignore[return-value]
+
+
+def group(cases: Iterable[SavedCase], key: Callable[[SavedCase], tuple]) -> dict[tuple, list[SavedCase]]:
+    """Cases by key, in first-seen order."""
+    groups: dict[tuple, list[SavedCase]] = {}
+    for case in cases:
+        groups.setdefault(key(case), []).append(case)
+    return groups
+
+
+def merge_blocks(cases: list[SavedCase]) -> list[SavedCase]:
+    """One case per identity from a run's blocks. A run saved before blocks existed passes through unchanged."""
+    merged = []
+    for repeats in group(cases, identity_of).values():
+        if len(repeats) == 1 and "block" not in repeats[0]:
+            merged.append(repeats[0])
+            continue
+        case = pool(sorted(repeats, key=lambda case: case.get("block") or 0))
+        for key in ("name", "fullname"):  # the case's name, not its first block's
+            if case.get(key):
+                case[key] = re.sub(r"-block\d+\]$", "]", case[key])  # type: ignore[literal-required]
+        merged.append(case)
+    return merged

@@ -1,0 +1,79 @@
+"""What a saved run must hold to be read: pytest-benchmark's JSON with a tfvarbench record per case.
+
+A run that does not match is refused whole, with one line naming the file, the case and the field:
+a figure read from a damaged file would be a lie, and a case dropped in silence would be another.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from .record import CaseRecord, Positive
+
+__all__ = ["SAVED_RUN", "problem"]
+
+_OPEN = ConfigDict(extra="allow", strict=True)  # pytest-benchmark writes more than tfvarbench reads
+
+
+class Stats(BaseModel):
+    model_config = _OPEN
+    median: Positive
+    iqr: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    data: Annotated[list[Positive], Field(min_length=1)]
+
+
+class Benchmark(BaseModel):
+    model_config = _OPEN
+    name: str
+    fullname: str | None = None
+    stats: Stats
+    extra_info: CaseRecord
+
+
+class DeviceInfo(BaseModel):
+    model_config = _OPEN
+    name: str
+    description: str | None = None
+
+
+class TfvarbenchInfo(BaseModel):
+    model_config = _OPEN
+    devices: list[DeviceInfo] = []
+    cpu: dict[str, Any] = {}
+    tensorflow: dict[str, Any] = {}
+    logical_cpus: int | None = None
+
+
+class MachineInfo(BaseModel):
+    model_config = _OPEN
+    node: str | None = None
+    tfvarbench: TfvarbenchInfo
+
+
+class SavedRun(BaseModel):
+    model_config = _OPEN
+    machine_info: MachineInfo
+    benchmarks: list[Benchmark]
+    datetime: str | None = None
+    commit_info: dict[str, Any] | None = None
+
+
+SAVED_RUN = TypeAdapter(SavedRun)
+
+
+def problem(error: ValidationError, data: Any) -> str:
+    """The first thing wrong, in one line: which case (by its test name) and which field."""
+    first = error.errors()[0]
+    location = list(first["loc"])
+    where = ""
+    if location[:1] == ["benchmarks"] and len(location) > 1 and isinstance(location[1], int):
+        index = location[1]
+        bench = data["benchmarks"][index]
+        name = bench.get("name") if isinstance(bench, dict) else None
+        where = f"case {name or f'#{index + 1}'}: "
+        location = location[2:]
+    field = ".".join(str(part) for part in location) or "the case"
+    value = first.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, (dict, list)) and len(repr(value)) < 40 else ""
+    return f"{where}{field}: {first['msg'].rstrip('.').lower()}{shown}"
