@@ -69,7 +69,7 @@ def test_the_harness_has_no_import_cycle() -> None:
             if imported.startswith(module + ".") or not imported.startswith("tfvarbench"):
                 continue
             back = graph.find_shortest_chain(importer=imported, imported=module)
-            if back and not all(step.startswith(module + ".") or step == module for step in back[1:-1]):
+            if back:
                 cycles.append(" -> ".join([module, *back]))
     assert cycles == []
 
