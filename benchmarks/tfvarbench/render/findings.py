@@ -7,7 +7,7 @@ from typing import Any
 from ..analysis.model import Crossover, Fit, crossover, host_copy_limits
 from ..runs import SIZES, case_key, variant_label
 from .document import Section
-from .units import format_seconds, size_text
+from .units import format_seconds, format_bytes
 
 __all__ = ["bandwidth_table", "cost_model_table", "crossover_words", "fastest_table"]
 
@@ -15,13 +15,13 @@ __all__ = ["bandwidth_table", "cost_model_table", "crossover_words", "fastest_ta
 def crossover_words(found: Crossover, first: str, second: str) -> str:
     """A crossover in words, with the devices named."""
     name = {"first": first, "second": second}
-    span = f"({size_text(found.low_bytes)}–{size_text(found.high_bytes)})"
+    span = f"({format_bytes(found.low_bytes)}–{format_bytes(found.high_bytes)})"
     if found.kind == "disjoint":
         return "no common sizes"
     if found.kind == "tied":
         return f"within 5% of each other throughout {span}"
     if found.kind == "crossing":
-        return f"from {size_text(found.at_bytes or 0)} on, {name[found.faster or 'first']} is faster"
+        return f"from {format_bytes(found.at_bytes or 0)} on, {name[found.faster or 'first']} is faster"
     return f"never in range {span}: {name[found.faster or 'first']} is faster throughout"
 
 
@@ -84,7 +84,7 @@ def bandwidth_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
             if share > 1:
                 note = "faster than a copy of this size: not a real copy (buffer handed over)"
         rows.append((case["device_label"], case["op"], variant_label(case), case.get("mode", ""), case["dtype"], case["size"], f"{case['gbps']:.3g}", fraction, note))
-    copies = ", ".join(f"{host} {size_text(nbytes)}: {gbps:.3g} GB/s" for (host, nbytes), gbps in sorted(limits.items()))
+    copies = ", ".join(f"{host} {format_bytes(nbytes)}: {gbps:.3g} GB/s" for (host, nbytes), gbps in sorted(limits.items()))
     text = (
         "Bytes of the variable per call / median time. The limit is a NumPy copy of the "
         f"same number of bytes on the same host (reference case): {copies or 'not measured in these runs'}."

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..analysis.model import Fit, model_key
 from ..runs import variant_label
-from .units import format_seconds, size_text
+from .units import format_seconds, format_bytes
 
 __all__ = ["draw_all", "modes_chart", "size_chart"]
 
@@ -47,7 +47,7 @@ def _plain_log_labels(axis: Any) -> None:
 
     axis.xaxis.set_major_locator(LogLocator(base=1024))
     axis.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: size_text(value)))
+    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: format_bytes(value)))
     axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_seconds(value)))
     axis.minorticks_off()  # hundreds of unlabelled minor ticks per panel cost most of the drawing time
 
