@@ -4,8 +4,9 @@ The rule, in three sentences:
 1. A block is a fresh process and its median is one piece of evidence; a case's change is the mean of
    its current log block medians minus the mean of its baseline ones, and its spread sigma is the pooled
    standard deviation of those log medians (from baseline history when given, never below 1%).
-2. The case is slower (faster) when a one-sided t-test on that change gives p < 0.001, so that ~170
-   cases a comparison raise no false alarm in A/A pairs, and the change is at least half the threshold.
+2. The case is slower (faster) when a one-sided t-test on that change gives p < 0.001 (~170 cases a
+   comparison: about one false alarm in ten A/A pairs, none on steady cases) and the change is at
+   least half the threshold.
 3. Its minimum detectable change is (t[1 - 0.001] + t[0.8]) * sigma * sqrt(1/n_baseline + 1/n_current),
    the change caught 80% of the time; when that is over the threshold an unflagged case is "noisy", not
    "unchanged", and blocks_needed says how many blocks a side would bring it under.
