@@ -11,8 +11,8 @@ import pytest
 
 from tfvarbench.render.recommend import Crossover, markdown, noise, recommend, short, tied
 from tfvarbench.render.units import format_bytes, format_ratio, format_seconds
-from tfvarbench.results import load_run
-from tfvarbench.tables import labelled_cases
+from tfvarbench.runs import load_run
+from tfvarbench.render.tables import labelled_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = ROOT / "results" / "examples" / "quick-2cpu.json"  # all families, three blocks

@@ -16,7 +16,7 @@ from tfvarbench.render.units import format_seconds
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(4.07e-6, "4.07 µs"), (1.772e-4, "177 µs"), (0.00123, "1.23 ms"), (2.5, "2.5 s"), (8e-10, "0.8 ns"), (None, "–")],
+    [(4.07e-6, "4.07 µs"), (1.772e-4, "177 µs"), (0.00123, "1.23 ms"), (2.5, "2.50 s"), (8e-10, "0.800 ns"), (None, "–")],
 )
 def test_format_seconds_picks_a_readable_unit(seconds: float | None, text: str) -> None:
     assert format_seconds(seconds) == text

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from tfvarbench.render.units import column_unit, format_bytes, format_in, format_ratio, format_seconds, significant
-from tfvarbench.results import load_run
-from tfvarbench.tables import format_seconds as old_format_seconds
+from tfvarbench.runs import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,9 +31,9 @@ def test_format_seconds_rounds_before_choosing_the_unit(seconds: float | None, t
     assert format_seconds(seconds) == text
 
 
-def test_the_old_formatter_had_the_boundary_bug_this_one_fixes() -> None:
-    assert old_format_seconds(999.96e-6) == "1000 µs"
-    assert format_seconds(999.96e-6) == "1.00 ms"
+def test_a_value_just_under_a_unit_boundary_rounds_up_into_the_next_unit() -> None:
+    assert format_seconds(999.96e-6) == "1.00 ms"  # the old formatter printed "1000 µs"
+    assert format_seconds(0.9996e-3) == "1.00 ms"
 
 
 @pytest.mark.parametrize(("value", "text"), [(1.0, "1.00"), (23.14, "23.1"), (218.4, "218"), (2437.2, "2437"), (0.0231, "0.0231"), (0.0, "0")])
