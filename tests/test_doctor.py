@@ -101,7 +101,7 @@ def test_report_of_a_two_gpu_machine() -> None:
         "next: pytest benchmarks",
         "      (or pytest benchmarks --devices gpu to time the GPUs only)",
     ]
-    # Memory growth on every GPU, then the CPU split, all before the runtime started.
+    # Memory growth on every GPU before the runtime started (no CPU split was asked for).
     assert machine.events == [
         ("set_memory_growth", "/physical_device:GPU:0"),
         ("set_memory_growth", "/physical_device:GPU:1"),
