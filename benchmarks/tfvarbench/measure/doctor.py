@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..devices import DeviceError, normalise, select
+from .devices import DeviceError, normalise, select
 from .hardware import HardwareError, build, describe, logical_names, prepare_runtime, replica_groups, worker_devices
 
 __all__ = ["Diagnosis", "Machine", "add_parser", "diagnose", "main", "run"]
@@ -64,7 +64,7 @@ class Machine:
         return self.tf.config.experimental.get_device_details(device)
 
     def cpu_model(self) -> str:
-        from ..machine import cpu_model
+        from .machine import cpu_model
 
         return cpu_model()
 
