@@ -69,10 +69,9 @@ def test_ways_within_noise_are_tied_not_ranked() -> None:
     cases = cases_of(QUICK)
     rank = ranking(job(recommend(cases), "CPU:0", "add"), "1Mi")
     no_read, default = find(cases, "CPU:0", "assign_add_no_read", "1Mi"), find(cases, "CPU:0", "assign_add", "1Mi")
-    assert rank.best.case == "assign_add_no_read"
-    assert default["median_s"] / no_read["median_s"] - 1 <= math.hypot(noise(no_read), noise(default))
+    assert abs(default["median_s"] / no_read["median_s"] - 1) <= math.hypot(noise(no_read), noise(default))
     assert rank.common.case == "assign_add" and rank.common.tied_with_best and rank.speedup_tied
-    assert [w.case for w in rank.tied_best] == ["assign_add_no_read", "assign_add"]
+    assert sorted(w.case for w in rank.tied_best) == ["assign_add", "assign_add_no_read"]
     # At the scalar size the same two are far apart: a win, with its speedup.
     scalar = ranking(job(recommend(cases), "CPU:0", "add"), "scalar")
     expected = find(cases, "CPU:0", "assign_add", "scalar")["median_s"] / find(cases, "CPU:0", "assign_add_no_read", "scalar")["median_s"]

@@ -14,7 +14,7 @@ from .cases import Case, Profile
 from .devices import kind
 from .memory import DevicePeak, rss_bytes
 from .setup import Setup, Unsupported, VerificationError
-from .timing import Budget, measure, timed_once
+from .timing import Budget, loop_cost, measure, on_shallow_stack, timed_once
 
 __all__ = ["run_case", "worker_case"]
 
@@ -53,12 +53,15 @@ def run_case(
     rss_before = rss_bytes()
     peak.start()
     budget = Budget(round_s=profile.round_s, case_s=profile.case_s, min_rounds=profile.min_rounds)
+
+    def build_and_time() -> tuple[float, Any]:
+        body = case.build(setup)
+        # The first call is timed on its own: it pays kernel selection, tracing or XLA compilation.
+        first_call_s, _ = timed_once(body)
+        return first_call_s, measure(benchmark, body, budget)
+
     try:
-        with tf.device(device):
-            body = case.build(setup)
-            # The first call is timed on its own: it pays kernel selection, tracing or XLA compilation.
-            first_call_s, _ = timed_once(body)
-            timing = measure(benchmark, body, budget)
+        first_call_s, timing = on_shallow_stack(build_and_time, device)
     except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
         unsupported = _unsupported(error, case, device, dtype)
         if unsupported is None:
@@ -76,7 +79,7 @@ def run_case(
         peak_device_bytes=peak.peak(), rss_growth_bytes=rss_bytes() - rss_before, calls=calls,
         iterations=plan.iterations if plan else None, rounds=plan.rounds if plan else None,
         sync_s=plan.sync_s if plan else None, sync_fraction=plan.sync_fraction if plan else None,
-        profile=profile.name, **setup.info,
+        profile=profile.name, gc="off", stack="shallow thread", harness_s=loop_cost(), **setup.info,
     )
     benchmark.extra_info.update(record)
     return record

@@ -6,6 +6,7 @@ run's BLOCK (the fresh process of the run these workers belong to; see tfvarbenc
 """
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import math
@@ -81,6 +82,7 @@ def main(module_path: str, profile_name: str, out: str, mode: str = "timed", blo
     spec.loader.exec_module(module)
     profile = PROFILES[profile_name]
     results = []
+    gc.disable()  # as in every timed loop of the suite: no round pays a collection
     for case, size, dtype in module.family.grid(profile):
         setup = Setup("CPU:0", dtype, size, profile)
         entry: dict[str, Any] = {"case": case.name, "size": size, "dtype": dtype, "block": int(block), "error": None}
@@ -92,7 +94,8 @@ def main(module_path: str, profile_name: str, out: str, mode: str = "timed", blo
                 result = body()  # one more call, in lockstep, for a result to check
                 calls += 1
             setup.verify(calls + 1, result)
-            setup.info["sync"] = "eager async_wait"
+            # A worker is a plain script: its loop already runs at a shallow stack (runpy, main, _measure).
+            setup.info.update(sync="eager async_wait", gc="off", stack="worker main thread")
             entry.update(data=data, iterations=iterations, rounds=rounds, calls=calls + 1, info=setup.info, bytes=setup.bytes, elements=setup.elements)
         except VerificationError as error:
             entry["error"] = str(error)

@@ -1,9 +1,10 @@
 """The one pooling of a case's repeats: the blocks of a run, and the runs of a side or of a report.
 
 Every reader pools through `pool`, so a case pooled from three blocks of one run and one pooled
-from two runs of three blocks are made by the same rules: rounds pooled, statistics recomputed
-from them, every block's median kept (that is what comparisons weigh), first call = median of
-the repeats' first calls (each repeat built the case afresh).
+from two runs of three blocks are made by the same rules: every block's median kept, the headline
+median = the median of those block medians, rounds pooled (their spread, IQR and raw data kept
+for the tables and tests), first call = median of the repeats' first calls (each repeat built
+the case afresh).
 """
 from __future__ import annotations
 
@@ -44,6 +45,11 @@ def pool(cases: Sequence[SavedCase]) -> SavedCase:
     firsts = [case["first_call_s"] for case in cases if case.get("first_call_s") is not None]
     medians = [median for case in cases for median in block_medians(case)]
     pooled.update(blocks=len(medians), block_medians_s=medians, first_call_s=statistics.median(firsts) if firsts else None)
+    # The headline is the median of the blocks' medians: each process weighs the same, however
+    # many rounds its calibration gave it (pooled rounds would let a block with more rounds win).
+    pooled["median_s"] = statistics.median(medians)
+    if pooled.get("bytes"):
+        pooled["gbps"] = pooled["bytes"] / pooled["median_s"] / 1e9
     pooled.pop("block", None)
     return pooled  # type: ignore[return-value]
 

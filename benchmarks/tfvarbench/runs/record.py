@@ -80,6 +80,10 @@ class CaseRecord(CaseIdentity):
     sync: NotRequired[str]
     worker_medians_s: NotRequired[list[Seconds | None]]
     trace_count: NotRequired[Count]
+    gc: NotRequired[str]  # "off": no round paid a collection
+    stack: NotRequired[str]  # where the body was called from ("shallow thread")
+    stack_depth_added: NotRequired[Count]
+    harness_s: NotRequired[Seconds]  # the timing loop's own cost per call in this process (an empty body)
 
 
 class SavedCase(CaseRecord, total=False):
