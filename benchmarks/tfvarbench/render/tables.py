@@ -74,7 +74,7 @@ def _by_size(members: Sequence[dict[str, Any]], sizes: Sequence[str], value: Any
 def device_table(cases: Sequence[dict[str, Any]], device_label: str) -> list[Section]:
     """One device: a section per family and dtype; rows op/variant/mode, columns sizes."""
     mine = [case for case in cases if case["device_label"] == device_label]
-    sections = [Section(device_label, 1, "Median time per call, ± relative IQR (interquartile range / median) across rounds.")]
+    sections = [Section(device_label, 1, "Median time per call, ± relative IQR (interquartile range / median) across rounds. " + harness_note(mine))]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for case in mine:
         groups.setdefault((case["family"], case["dtype"]), []).append(case)
@@ -87,6 +87,20 @@ def device_table(cases: Sequence[dict[str, Any]], device_label: str) -> list[Sec
             rows = _by_size(traced, sizes, lambda case: format_seconds(case["first_call_s"]))
             sections.append(Section(f"{family}, {dtype}: first call (tracing, and XLA compilation for xla)", 3, headers=headers, rows=rows))
     return sections
+
+
+def harness_note(cases: Sequence[dict[str, Any]]) -> str:
+    """How much of the cheapest case the timing loop itself is (an empty body timed the same way)."""
+    timed = [case for case in cases if case.get("harness_s") and case.get("median_s") and case.get("mode") != "reference"]
+    if not timed:
+        return ""
+    cheapest = min(timed, key=lambda case: case["median_s"])
+    harness = sorted(case["harness_s"] for case in timed)[len(timed) // 2]
+    return (
+        f"The timing loop itself (an empty body, timed the same way) costs {format_seconds(harness)} a call: "
+        f"{100 * harness / cheapest['median_s']:.1f}% of the cheapest case here ({cheapest['op']}, {variant_label(cheapest)}, "
+        f"{cheapest['size']}: {format_seconds(cheapest['median_s'])})."
+    )
 
 
 def comparison_table(cases: Sequence[dict[str, Any]], reference: str | None = None) -> list[Section]:
