@@ -97,3 +97,18 @@ def test_load_runs_expands_directories_and_skips_reports(saved_run: Path, tmp_pa
     (tmp_path / "reports" / "x" / "junk.json").write_text("{}")
     (tmp_path / "a.json").write_text(saved_run.read_text())
     assert [run.run_id for run in load_runs([tmp_path])] == ["a"]
+
+
+def test_the_device_table_says_how_much_of_the_cheapest_case_the_timing_loop_is() -> None:
+    from tfvarbench.render.tables import harness_note
+
+    cases = [
+        {"op": "assign", "variant": "read_value=False", "size": "scalar", "mode": "eager", "median_s": 20e-6, "harness_s": 50e-9},
+        {"op": "assign_add", "variant": "", "size": "1Mi", "mode": "eager", "median_s": 200e-6, "harness_s": 60e-9},
+        {"op": "host copy", "variant": "", "size": "1Ki", "mode": "reference", "median_s": 1e-6, "harness_s": 60e-9},
+    ]
+    assert harness_note(cases) == (
+        "The timing loop itself (an empty body, timed the same way) costs 60.0 ns a call: "
+        "0.3% of the cheapest case here (assign, read_value=False, scalar: 20.0 µs)."
+    )
+    assert harness_note([{**case, "harness_s": None} for case in cases]) == ""  # runs saved before it was recorded
