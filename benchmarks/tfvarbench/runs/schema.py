@@ -5,6 +5,7 @@ a figure read from a damaged file would be a lie, and a case dropped in silence 
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -71,9 +72,12 @@ def problem(error: ValidationError, data: Any) -> str:
         index = location[1]
         bench = data["benchmarks"][index]
         name = bench.get("name") if isinstance(bench, dict) else None
-        where = f"case {name or f'#{index + 1}'}: "
-        location = location[2:]
-    field = ".".join(str(part) for part in location) or "the case"
+        where = f"case {name}: " if name else ""
+        location = location[2:] if name else [f"benchmarks[{index}]", *location[2:]]
+    field = ".".join(str(part) for part in location)
+    # pydantic names its models ("instance of Benchmark"); a JSON reader knows objects.
+    message = re.sub(r"a valid dictionary( or instance of \w+)?", "an object", first["msg"]).rstrip(".")
+    message = message[:1].lower() + message[1:]
     value = first.get("input")
     shown = f" (got {value!r})" if not isinstance(value, (dict, list)) and len(repr(value)) < 40 else ""
-    return f"{where}{field}: {first['msg'].rstrip('.').lower()}{shown}"
+    return f"{where}{field}: {message}{shown}"
