@@ -19,6 +19,12 @@ def saved_run() -> Path:
     return DATA / "run-2cpu.json"
 
 
+@pytest.fixture
+def example_run() -> Path:
+    """The README's run: every family, quick profile, two logical CPUs, three blocks (results/examples)."""
+    return DATA.parent.parent / "results" / "examples" / "quick-2cpu.json"
+
+
 def _deal_blocks(run: dict[str, Any], blocks: int) -> dict[str, Any]:
     benchmarks = []
     for block in range(1, blocks + 1):

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tfvarbench.render.recommend import Crossover, markdown, noise, recommend, short, tied
+from tfvarbench.render.advice import markdown, short
+from tfvarbench.render.recommend import Crossover, noise, recommend, tied
 from tfvarbench.render.units import format_bytes, format_ratio, format_seconds
 from tfvarbench.runs import load_run
 from tfvarbench.render.tables import labelled_cases

@@ -11,7 +11,7 @@ import pytest
 from tfvarbench.runs import RunError, atomic_dir, load_run, load_runs
 from tfvarbench.render.document import markdown
 from tfvarbench.render.tables import comparison_table, device_table, labelled_cases, results_csv
-from tfvarbench.render.units import format_seconds
+from tfvarbench.render.units import column_unit, format_in, format_ratio, format_seconds
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_comparison_gives_each_device_and_its_ratio_to_the_first_cpu(saved_run: 
     c0 = next(c for c in cases if (c["device"], c["case"], c["size"]) == ("CPU:0", "rebind_name", "scalar"))
     c1 = next(c for c in cases if (c["device"], c["case"], c["size"]) == ("CPU:1", "rebind_name", "scalar"))
     row = next(line for line in table.splitlines() if "rebind name" in line and "| scalar" in line)
-    assert f"{c1['median_s'] / c0['median_s']:.2f}×" in row
+    assert f"{format_ratio(c1['median_s'] / c0['median_s'])}" in row
 
 
 def test_csv_has_one_row_per_case_and_device(saved_run: Path) -> None:
@@ -112,3 +112,26 @@ def test_the_device_table_says_how_much_of_the_cheapest_case_the_timing_loop_is(
         "0.3% of the cheapest case here (assign, read_value=False, scalar: 20.0 µs)."
     )
     assert harness_note([{**case, "harness_s": None} for case in cases]) == ""  # runs saved before it was recorded
+
+
+def _column(table: str, header: str) -> list[str]:
+    """The cells of one column of the first Markdown table in `table`."""
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    names = [cell.strip() for cell in lines[0].split("|")[1:-1]]
+    return [line.split("|")[1:-1][names.index(header)].strip() for line in lines[2:]]
+
+
+def test_every_time_column_has_one_unit_and_rounds_at_unit_boundaries(example_run: Path) -> None:
+    cases = labelled_cases([load_run(example_run)])
+    comparison = markdown(comparison_table(cases))
+    for device in ("CPU:0", "CPU:1"):
+        cells = _column(comparison, f"{device} median")
+        units = {cell.split(" ")[1] for cell in cells if cell != "–"}
+        assert len(units) == 1, units
+        medians = [c["median_s"] for c in cases if c["device_label"] == device]
+        assert units == {column_unit(medians)[0]} and format_in(max(medians), column_unit(medians)[0]) in cells
+    gradient = markdown(device_table(cases, "CPU:0")).split("## gradient, float32")[1].split("\n## ")[0]
+    for size in ("scalar", "1Ki", "1Mi"):
+        assert len({cell.split(" ")[1] for cell in _column(gradient, size) if cell != "–"}) == 1
+    # 0.9996 ms in a column of milliseconds prints 1.00 ms, never 1000 µs or 0.9996 ms
+    assert format_in(0.9996e-3, column_unit([0.9996e-3, 2e-3])[0]) == "1.00 ms"

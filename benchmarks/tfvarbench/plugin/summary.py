@@ -5,9 +5,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tabulate import tabulate
 
 from .state import PRESENT, REPORT, RESULTS, SAVE_TAG, SELECTED, benchmark_session
+
+# The end of a run is read on a terminal: the short summary gets about a screenful at most.
+SUMMARY_LINES = 20
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
@@ -36,11 +38,22 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     out = config.stash[RESULTS] / "reports" / run.run_id
     report = write_report([run], out)  # the same code as `tfvarbench report`, from the saved file
+    config.stash[REPORT] = closing_lines(report, saved[-1], out)
+
+
+def closing_lines(report: Any, saved: Path, out: Path) -> list[str]:
+    """What a run is for, in a few lines: what to use here, then where the files went.
+
+    The full comparison table (a row per case) stays in the report: printed, it scrolled the
+    answer off the screen.
+    """
+    from ..render import advice
+
     tables = ", ".join(name for name in report.files if name.endswith((".md", ".csv")))
-    # The run's device comparison, one row per case, is what a run is for: print it here too.
-    comparison = report.pages["comparison.md"][0]
-    rows = tabulate(list(comparison.rows), headers=list(comparison.headers), tablefmt="github").splitlines()
-    config.stash[REPORT] = [*rows, "", f"saved run: {saved[-1]}", f"tables: {out}/ ({tables})", f"report: {out / 'index.html'}"]
+    return [
+        advice.TITLE + ":", *advice.short(report.recommendations, SUMMARY_LINES), "",
+        f"saved run: {saved}", f"tables: {out}/ ({tables})", f"report: {out / 'index.html'}",
+    ]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

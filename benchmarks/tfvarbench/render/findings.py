@@ -7,9 +7,10 @@ from typing import Any
 from ..analysis.model import Crossover, Fit, crossover, host_copy_limits
 from ..runs import SIZES, case_key, variant_label
 from .document import Section
-from .units import format_seconds, format_bytes
+from .recommend import noise, tied
+from .units import column_unit, format_bytes, format_in, format_ratio
 
-__all__ = ["bandwidth_table", "cost_model_table", "crossover_words", "fastest_table"]
+__all__ = ["bandwidth_table", "cost_model_table", "crossover_words", "device_crossovers", "fastest_table"]
 
 
 def crossover_words(found: Crossover, first: str, second: str) -> str:
@@ -23,6 +24,19 @@ def crossover_words(found: Crossover, first: str, second: str) -> str:
     if found.kind == "crossing":
         return f"from {format_bytes(found.at_bytes or 0)} on, {name[found.faster or 'first']} is faster"
     return f"never in range {span}: {name[found.faster or 'first']} is faster throughout"
+
+
+def device_crossovers(fits: dict[tuple, tuple[Fit, dict[str, Any]]]) -> list[tuple[dict[str, Any], dict[str, Any], Crossover]]:
+    """For each op fitted on two devices or more: every pair of devices (a case of each) and where they cross."""
+    by_op: dict[tuple, list[tuple[Fit, dict[str, Any]]]] = {}
+    for key, (fit, case) in fits.items():
+        by_op.setdefault(key[:-1], []).append((fit, case))  # the key's last field is the device
+    pairs = []
+    for members in by_op.values():
+        for i, (first, first_case) in enumerate(members):
+            for second, second_case in members[i + 1 :]:
+                pairs.append((first_case, second_case, crossover(first, second)))
+    return pairs
 
 
 def _fit_columns(case: dict[str, Any]) -> tuple[str, ...]:
@@ -39,15 +53,10 @@ def cost_model_table(fits: dict[tuple, tuple[Fit, dict[str, Any]]]) -> list[Sect
          "size-independent" if fit.size_independent else f"{fit.bandwidth_gbps:.3g}", f"{100 * fit.residual:.1f}%", str(fit.points))
         for fit, case in fits.values()
     )
-    by_op: dict[tuple, list[tuple[Fit, dict[str, Any]]]] = {}
-    for key, (fit, case) in fits.items():
-        by_op.setdefault(key[:-1], []).append((fit, case))
-    crossings = []
-    for members in by_op.values():
-        for i, (first, first_case) in enumerate(members):
-            for second, second_case in members[i + 1 :]:
-                a, b = first_case["device_label"], second_case["device_label"]
-                crossings.append((*_fit_columns(first_case)[1:], a, b, crossover_words(crossover(first, second), a, b)))
+    crossings = [
+        (*_fit_columns(a)[1:], a["device_label"], b["device_label"], crossover_words(found, a["device_label"], b["device_label"]))
+        for a, b, found in device_crossovers(fits)
+    ]
     return [
         Section(
             "Cost model", 1,
@@ -94,16 +103,34 @@ def bandwidth_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
 
 
 def fastest_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
-    """For each op, mode, dtype and size, the fastest device and its margin over the next."""
+    """For each op, mode, dtype and size, the fastest device and its margin over the next, or a tie.
+
+    Devices within the cases' own noise of the fastest are tied with it (`recommend.tied`): a
+    1.01× "win" between two processes on the same cores is luck, not a faster device.
+    """
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for case in cases:
         if case.get("mode") != "reference":
             groups.setdefault(case_key(case), []).append(case)
-    rows = []
+    found = []
     for members in groups.values():
         ranked = sorted(members, key=lambda case: case["median_s"])
         best = ranked[0]
-        margin = f"{ranked[1]['median_s'] / best['median_s']:.2f}× faster than {ranked[1]['device_label']}" if len(ranked) > 1 else "only device"
-        rows.append((best["family"], best["op"], variant_label(best), best.get("mode", ""), best["dtype"], best["size"], best["device_label"], format_seconds(best["median_s"]), margin))
+        ties = [c for c in ranked[1:] if tied(best["median_s"], noise(best), c["median_s"], noise(c))]
+        if len(ranked) == 1:
+            fastest, margin = best["device_label"], "only device"
+        elif ties:
+            fastest = "tie: " + ", ".join(c["device_label"] for c in [best, *ties])
+            margin = f"within noise ({format_ratio(ties[-1]['median_s'] / best['median_s'])})"
+        else:
+            fastest, margin = best["device_label"], f"{format_ratio(ranked[1]['median_s'] / best['median_s'])} faster than {ranked[1]['device_label']}"
+        found.append((best, fastest, margin))
+    unit, _ = column_unit(best["median_s"] for best, _, _ in found)
+    rows = tuple(
+        (best["family"], best["op"], variant_label(best), best.get("mode", ""), best["dtype"], best["size"], fastest, format_in(best["median_s"], unit), margin)
+        for best, fastest, margin in found
+    )
     headers = ("family", "op", "variant", "mode", "dtype", "size", "fastest", "median", "margin")
-    return [Section("Fastest device", 1, headers=headers, rows=tuple(rows))]
+    text = ("The fastest device per case; devices whose medians are within max(5%, their combined noise) of each other "
+            "are a tie (noise: the spread of a case's block medians, or its relative IQR).")
+    return [Section("Fastest device", 1, text, headers, rows)]

@@ -2,22 +2,39 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from .document import Section
 
-__all__ = ["page"]
+__all__ = ["page", "page_id"]
 
 
-def page(pages: dict[str, list[Section]], images: dict[str, bytes], runs: Sequence[Any]) -> str:
-    """Every page's sections as HTML tables, every PNG inlined, through templates/report.html.j2."""
+def page_id(name: str) -> str:
+    """The HTML id of a report page: its file name without the extension (summary, CPU_0, comparison)."""
+    return name.rsplit(".", 1)[0]
+
+
+def _code(text: str) -> Any:
+    """Text escaped, with `inline code` spans (the only markup sections use) shown as code."""
+    from markupsafe import Markup, escape
+
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
+def page(pages: dict[str, list[Section]], images: dict[str, bytes], runs: Sequence[Any], captions: dict[str, str] | None = None) -> str:
+    """Every page's sections as HTML tables in the order given, a table of contents, every PNG inlined,
+    through templates/report.html.j2."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     environment = Environment(loader=PackageLoader("tfvarbench.render", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    environment.filters["code"] = _code
+    captions = captions or {}
     pictures = [
-        {"name": name, "src": "data:image/png;base64," + base64.b64encode(data).decode()}
+        {"name": name, "caption": captions.get(name, name), "src": "data:image/png;base64," + base64.b64encode(data).decode()}
         for name, data in images.items()
         if name.endswith(".png")
     ]
-    return environment.get_template("report.html.j2").render(pages=pages, pictures=pictures, runs=runs)
+    sections = [{"id": page_id(name), "title": parts[0].title if parts else page_id(name), "parts": parts} for name, parts in pages.items()]
+    return environment.get_template("report.html.j2").render(sections=sections, pictures=pictures, runs=runs)

@@ -14,10 +14,13 @@ from typing import Any
 from ..analysis.model import Fit, fit_cost, model_key
 from ..runs import Run, RunError, atomic_dir, identity_of, pool
 from .document import Section, markdown
-from .findings import bandwidth_table, cost_model_table, fastest_table
+from . import advice
+from .findings import bandwidth_table, cost_model_table, device_crossovers, fastest_table
+from .plots import caption
+from .recommend import Crossover, Recommendations, noise, recommend, tied
 from .tables import comparison_table, device_table, devices_of, labelled_cases, results_csv
 
-__all__ = ["MARKER", "PICKS", "Report", "build_report", "check_out", "merge", "write_report"]
+__all__ = ["MARKER", "PICKS", "Report", "build_report", "check_out", "crossovers_of", "fits_of", "merge", "write_report"]
 
 PICKS = ("newest", "pooled")
 # A file every report directory holds: --out may replace a directory that has it, never another.
@@ -49,6 +52,7 @@ class Report:
     files: dict[str, str]
     fits: dict[tuple, tuple[Fit, dict[str, Any]]]
     images: dict[str, bytes]
+    recommendations: Recommendations
 
 
 def fits_of(cases: Sequence[dict[str, Any]]) -> dict[tuple, tuple[Fit, dict[str, Any]]]:
@@ -65,6 +69,27 @@ def fits_of(cases: Sequence[dict[str, Any]]) -> dict[tuple, tuple[Fit, dict[str,
     return fits
 
 
+def crossovers_of(fits: dict[tuple, tuple[Fit, dict[str, Any]]], cases: Sequence[dict[str, Any]]) -> list[Crossover]:
+    """The cost model's device crossovers as the recommendations read them.
+
+    Pairs with no common sizes say nothing. A pair whose cases are tied within their own noise at
+    every common size is a tie, whatever the fitted lines say: the fit of two noisy lines can
+    "cross" where the measurements cannot tell them apart. A way two families measure is said once.
+    """
+    at = {(model_key(case), case["size"]): case for case in cases}
+    out: dict[tuple, Crossover] = {}
+    for a, b, found in device_crossovers(fits):
+        if found.kind == "disjoint":
+            continue
+        pairs = [(one, at.get((model_key(b), size))) for (key, size), one in at.items() if key == model_key(a)]
+        noisy = all(tied(x["median_s"], noise(x), y["median_s"], noise(y)) for x, y in pairs if y is not None)
+        faster = None if found.kind == "tied" or noisy else (a if found.faster == "first" else b)["device_label"]
+        record = Crossover(a["op"], a.get("variant", ""), a.get("mode", ""), a["dtype"], a["device_label"], b["device_label"],
+                           found.at_bytes if found.kind == "crossing" and faster else None, faster)
+        out.setdefault((record.op, record.variant, record.mode, record.dtype, record.first, record.second), record)
+    return list(out.values())
+
+
 def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | None = None, plots: bool = True) -> Report:
     """Every page and file of a report, in memory; raises RunError for an unknown reference device."""
     cases = merge(runs, pick)
@@ -72,7 +97,10 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
     if reference is not None and reference not in devices:
         raise RunError(f"--reference {reference!r} is not a device in these runs; devices: {', '.join(devices)}")
     fits = fits_of(cases)
-    pages = {f"{_slug(device)}.md": device_table(cases, device) for device in devices}
+    recommendations = recommend(cases, crossovers_of(fits, cases))
+    # The order of the HTML page: what to use first, then the evidence.
+    pages = {"summary.md": advice.sections(recommendations)}
+    pages.update({f"{_slug(device)}.md": device_table(cases, device) for device in devices})
     pages["comparison.md"] = comparison_table(cases, reference)
     pages["fastest.md"] = fastest_table(cases)
     pages["cost-model.md"] = cost_model_table(fits)
@@ -86,9 +114,9 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
 
     files = {name: markdown(sections) for name, sections in pages.items()}
     files["results.csv"] = results_csv(cases)
-    files["index.html"] = page(pages, images, runs)
+    files["index.html"] = page(pages, images, runs, {name: caption(name) for name in images})
     files[MARKER] = "This directory is a tfvarbench report; `tfvarbench report --out` may replace it.\n"
-    return Report(pages, files, fits, images)
+    return Report(pages, files, fits, images, recommendations)
 
 
 def _slug(label: str) -> str:

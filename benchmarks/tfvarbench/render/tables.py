@@ -12,7 +12,7 @@ from typing import Any
 
 from ..runs import IDENTITY, SIZES, Run, case_key, variant_label
 from .document import Section
-from .units import format_seconds
+from .units import column_unit, format_in, format_ratio
 
 __all__ = ["CSV_FIELDS", "comparison_table", "device_table", "devices_of", "labelled_cases", "results_csv"]
 
@@ -30,10 +30,10 @@ FIRST_CALL_MODES = ("function", "xla")
 ROW_AXES = ("op", "variant", "mode")
 
 
-def _cell(case: dict[str, Any]) -> str:
+def _cell(case: dict[str, Any], unit: str) -> str:
     rel = case.get("rel_iqr")
     spread = f" ±{100 * rel:.1f}%" if rel is not None else ""
-    return f"{format_seconds(case.get('median_s'))}{spread}"
+    return f"{format_in(case.get('median_s'), unit)}{spread}"
 
 
 def labelled_cases(runs: Sequence[Run]) -> list[dict[str, Any]]:
@@ -63,11 +63,12 @@ def _row_label(case: dict[str, Any]) -> tuple[str, str, str]:
     return case["op"], variant_label(case), case.get("mode") or ""
 
 
-def _by_size(members: Sequence[dict[str, Any]], sizes: Sequence[str], value: Any) -> tuple[tuple[str, ...], ...]:
-    """One row per op/variant/mode, one cell per size."""
+def _by_size(members: Sequence[dict[str, Any]], sizes: Sequence[str], field: str, value: Any) -> tuple[tuple[str, ...], ...]:
+    """One row per op/variant/mode, one cell per size; each size column in one unit (that of its smallest `field`)."""
+    units = {size: column_unit(case.get(field) for case in members if case["size"] == size)[0] for size in sizes}
     rows: dict[tuple[str, str, str], dict[str, str]] = {}
     for case in members:
-        rows.setdefault(_row_label(case), {})[case["size"]] = value(case)
+        rows.setdefault(_row_label(case), {})[case["size"]] = value(case, units[case["size"]])
     return tuple((*label, *(cells.get(size, "–") for size in sizes)) for label, cells in rows.items())
 
 
@@ -81,10 +82,10 @@ def device_table(cases: Sequence[dict[str, Any]], device_label: str) -> list[Sec
     for (family, dtype), members in groups.items():
         sizes = sorted({case["size"] for case in members}, key=lambda size: SIZES.get(size, 0))
         headers = (*ROW_AXES, *sizes)
-        sections.append(Section(f"{family}, {dtype}", 2, headers=headers, rows=_by_size(members, sizes, _cell)))
+        sections.append(Section(f"{family}, {dtype}", 2, headers=headers, rows=_by_size(members, sizes, "median_s", _cell)))
         traced = [case for case in members if case.get("mode") in FIRST_CALL_MODES and case.get("first_call_s")]
         if traced:
-            rows = _by_size(traced, sizes, lambda case: format_seconds(case["first_call_s"]))
+            rows = _by_size(traced, sizes, "first_call_s", lambda case, unit: format_in(case["first_call_s"], unit))
             sections.append(Section(f"{family}, {dtype}: first call (tracing, and XLA compilation for xla)", 3, headers=headers, rows=rows))
     return sections
 
@@ -115,6 +116,8 @@ def comparison_table(cases: Sequence[dict[str, Any]], reference: str | None = No
         headers.append(f"{device} median")
         if device != reference:
             headers.append(f"{device} / {reference}")
+    # One unit per device column: that of the column's smallest median.
+    units = {device: column_unit(c.get("median_s") for c in cases if c["device_label"] == device)[0] for device in devices}
     rows = []
     for per_device in by_case.values():
         any_case = next(iter(per_device.values()))
@@ -122,9 +125,9 @@ def comparison_table(cases: Sequence[dict[str, Any]], reference: str | None = No
         base = per_device.get(reference, {}).get("median_s")
         for device in devices:
             median = per_device.get(device, {}).get("median_s")
-            row.append(format_seconds(median))
+            row.append(format_in(median, units[device]))
             if device != reference:
-                row.append(f"{median / base:.2f}×" if median and base else "–")
+                row.append(format_ratio(median / base) if median and base else "–")
         rows.append(tuple(row))
     text = f"Median time per call on each device, and its ratio to {reference} (above 1 is slower)."
     return [Section("Device comparison", 1, text, tuple(headers), tuple(rows))]
