@@ -12,7 +12,7 @@ from typing import Any
 
 from ..runs import IDENTITY, SIZES, Run, case_key, variant_label
 from .document import Section
-from .units import column_unit, format_in, format_ratio
+from .units import column_unit, format_in, format_ratio, format_seconds
 
 __all__ = ["CSV_FIELDS", "comparison_table", "device_table", "devices_of", "labelled_cases", "results_csv"]
 
