@@ -192,3 +192,30 @@ def test_a_skipped_case_in_a_blocked_run_is_reported_with_its_reason(tmp_path: P
     skipped = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
     assert len(skipped) == 1 and "2 replicas need 2 devices, 1 selected: run with --logical-cpus 2" in skipped[0]
     assert "2 skipped" in result.stdout and "2 passed" in result.stdout
+
+
+@pytest.mark.parametrize("save", [[], ["--benchmark-save", "broken"]], ids=["autosave", "benchmark-save"])
+def test_a_failed_case_is_not_saved_while_the_others_are(tmp_path: Path, save: list[str]) -> None:
+    # one process: assign_add_no_read is broken (its verification fails), assign_add_sub is not
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "breakcase", "benchmarks/bench_assign.py",
+         "-k", "(assign_add_no_read or assign_sub_no_read) and scalar", "--blocks", "1", "-q", "--results", str(tmp_path),
+         "--benchmark-storage", f"file://{tmp_path}", *save],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "plugins"), "TFVARBENCH_BREAK": "assign_add_no_read:1"},
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "1 passed" in result.stdout and "1 error" in result.stdout
+    saved = list(tmp_path.glob("*/*.json"))
+    assert len(saved) == 1, result.stdout[-3000:]
+    names = [bench["name"] for bench in json.loads(saved[0].read_text())["benchmarks"]]
+    assert names == ["test_assignment[assign_sub_no_read-scalar-float32-CPU:0-block1]"]
+
+
+def test_a_case_failing_in_one_block_is_absent_from_the_merged_run(tmp_path: Path) -> None:
+    result = _broken_run(tmp_path, TFVARBENCH_BREAK="assign_add_no_read:2")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    saved = list(tmp_path.glob("*/*.json"))
+    assert len(saved) == 1, result.stdout[-3000:]
+    names = [bench["name"] for bench in json.loads(saved[0].read_text())["benchmarks"]]
+    assert names == ["test_assignment[assign_add_no_read-scalar-float32-CPU:0-block1]"]

@@ -71,3 +71,26 @@ def test_unbindable_ports_are_reported_as_such(monkeypatch: pytest.MonkeyPatch) 
 def test_free_ports_are_distinct() -> None:
     ports = free_ports(3)
     assert len(set(ports)) == 3 and all(port > 0 for port in ports)
+
+
+def test_a_case_raising_in_one_worker_fails_the_group_promptly_naming_the_error(tmp_path: Path) -> None:
+    raises = tmp_path / "bench_raises.py"
+    raises.write_text(textwrap.dedent('''
+        import json, os
+        from tfvarbench.measure import Family
+        family = Family("raises", sizes=("scalar",))
+
+        @family.case("boom", "worker 1 raises while building")
+        def boom(s):
+            if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
+                raise RuntimeError("boom in worker 1")
+            return lambda: None
+    '''))
+    group = WorkerGroup(2, raises, "quick", tmp_path / "logs", timeout_s=600)
+    started = time.monotonic()
+    with pytest.raises(WorkerFailed) as failure:
+        group.run()
+    assert time.monotonic() - started < 120  # far from the 600 s timeout
+    assert str(failure.value).startswith("worker 1 exited with status 1; its log ends:")
+    assert "boom scalar float32: RuntimeError: boom in worker 1" in str(failure.value)
+    assert worker_processes() == []

@@ -25,7 +25,7 @@ from typing import Any
 
 from .workers import log_tail
 
-__all__ = ["BlockFailed", "child_command", "merge_saved", "run_blocks", "ReportWriter"]
+__all__ = ["BlockFailed", "child_command", "merge_saved", "run_blocks", "ReportWriter", "write_json"]
 
 
 class BlockFailed(RuntimeError):
@@ -35,16 +35,53 @@ class BlockFailed(RuntimeError):
 def child_command(args: Sequence[str], block: int, folder: Path) -> list[str]:
     """The pytest command line of block `block`: the user's own arguments, then the child's.
 
-    Options given later win, so the child's JSON path replaces any --benchmark-json of the user's;
-    saving options are switched off in the child itself (the parent saves the merged run). The
+    The user's --benchmark-json is left out: pytest-benchmark opens that file for writing (and
+    truncates it) while parsing the command line, and only the parent writes it, with the merged
+    run. Saving options are switched off in the child itself (the parent saves the merged run). The
     cache stays on, so --lf and --sw select in the child what they selected in the parent.
     """
     return [
-        sys.executable, "-m", "pytest", *args,
+        sys.executable, "-m", "pytest", *_without_json(args),
         "--tfvarbench-block", str(block),
         "--tfvarbench-out", str(folder),
         "--benchmark-json", str(folder / f"block-{block}.json"),
     ]
+
+
+def _without_json(args: Sequence[str]) -> list[str]:
+    """`args` without any --benchmark-json PATH or --benchmark-json=PATH."""
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--benchmark-json":
+            skip = True
+        elif not arg.startswith("--benchmark-json="):
+            kept.append(arg)
+    return kept
+
+
+def write_json(handle: Any, data: dict[str, Any]) -> None:
+    """Write `data` to the file pytest-benchmark opened for --benchmark-json, whole or not at all.
+
+    A regular file is written under a temporary name beside it, then renamed over it, so a reader
+    never sees half a run; anything else (a pipe, /dev/stdout) is written through the open handle.
+    """
+    text = json.dumps(data, indent=1).encode()
+    name = getattr(handle, "name", None)
+    target = Path(name) if isinstance(name, str) else None
+    if target is None or not target.is_file():
+        with handle as out:
+            out.write(text)
+        return
+    handle.close()
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(text)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 class ReportWriter:

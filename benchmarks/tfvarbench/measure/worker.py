@@ -3,6 +3,14 @@
 Runs every case of MODULE's family under this process's MultiWorkerMirroredStrategy, in lockstep
 with the other workers, and writes the timings and verdicts to OUT as JSON, each tagged with the
 run's BLOCK (the fresh process of the run these workers belong to; see tfvarbench.blocks).
+
+A case that fails its verification is recorded with the error and the group goes on: verification
+comes after the case's last collective, so every worker is still in step. A case that raises
+anything else may have raised in this worker only, before or between collectives the others are
+already waiting in, so no common next step exists: this worker records the error (type and message)
+in its log and its results and exits at once with status 1, and the group fails promptly with
+that log's tail, so every case of the group fails naming the error instead of waiting out the
+group's timeout.
 """
 from __future__ import annotations
 
@@ -97,8 +105,20 @@ def main(module_path: str, profile_name: str, out: str, mode: str = "timed", blo
             # A worker is a plain script: its loop already runs at a shallow stack (runpy, main, _measure).
             setup.info.update(sync="eager async_wait", gc="off", stack="worker main thread")
             entry.update(data=data, iterations=iterations, rounds=rounds, calls=calls + 1, info=setup.info, bytes=setup.bytes, elements=setup.elements)
-        except VerificationError as error:
+        except VerificationError as error:  # checked after the case's last collective: still in step
             entry["error"] = str(error)
+        except Exception as error:  # noqa: BLE001 (anything a case raises fails it, named)
+            entry["error"] = f"{type(error).__name__}: {error}"
+            results.append(entry)
+            print(f"{case.name} {size} {dtype}: {entry['error']}", flush=True)
+            traceback.print_exc()
+            # The other workers may be waiting in this case's collectives, or would pair the next
+            # case's with them: out of step. Stop the group now (the group fails at once when a
+            # worker exits, naming this log's tail) instead of letting it wait out its timeout.
+            Path(out).write_text(json.dumps({"cases": results}))
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)  # not SystemExit: TensorFlow's shutdown could wait for the stalled peers
         results.append(entry)
         print(f"{case.name} {size} {dtype}: {'verified' if entry['error'] is None else entry['error']}", flush=True)
     Path(out).write_text(json.dumps({"cases": results}))

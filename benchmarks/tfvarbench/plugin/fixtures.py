@@ -12,6 +12,11 @@ from .state import CHILD_BLOCK, PROFILE, benchmark_session
 WORKER_TIMEOUT_S = 600.0
 
 
+def _failed(benchmark: Any) -> None:
+    """Keep a failed case's rounds out of every saved run: pytest-benchmark's JSON skips benchmarks with has_error."""
+    benchmark.has_error = True
+
+
 def _mark_used(benchmark: Any, how: str) -> None:
     """Tell pytest-benchmark the fixture was dealt with, so it adds no "fixture was not used" warning.
 
@@ -32,7 +37,8 @@ def measured_case(benchmark: Any, case: Any, device: str, size: str, dtype: str,
     except Unsupported as reason:
         benchmark.skipped = True
         pytest.skip(str(reason))
-    except BaseException:
+    except BaseException:  # a failed verification, a body that raised, an interrupt: no figure
+        _failed(benchmark)
         _mark_used(benchmark, "failed before timing")
         raise
 
@@ -69,5 +75,10 @@ def worker_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, b
     if "skip" in worker_results:
         pytest.skip(f"multi-worker cases need loopback ports: {worker_results['skip']}")
     if "failed" in worker_results:
+        _failed(benchmark)
         pytest.fail(f"the worker group failed, so {case.name} has no result: {worker_results['failed']}", pytrace=False)
-    return record_worker_case(benchmark, case, size, dtype, block, worker_results["workers"])
+    try:
+        return record_worker_case(benchmark, case, size, dtype, block, worker_results["workers"])
+    except BaseException:  # a worker's failed verification or error: no figure
+        _failed(benchmark)
+        raise

@@ -4,14 +4,13 @@ The processes themselves (starting, replaying reports, stopping) are tfvarbench.
 """
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..measure.blocks import BlockFailed, ReportWriter, merge_saved, run_blocks
+from ..measure.blocks import BlockFailed, ReportWriter, merge_saved, run_blocks, write_json
 from .state import BLOCKS, CHILD_BLOCK, benchmark_session, block_of
 
 __all__ = ["start_child"]
@@ -91,6 +90,5 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
             write(f"the blocks' cases merged into one run ({len(saved)} of {len(blocks)} blocks saved cases)")  # and ends the progress line the storage's log would join
             bench_session.storage.save(merged, save)
         if merged is not None and json_out is not None:
-            with json_out as out:
-                out.write(json.dumps(merged, indent=1).encode())
+            write_json(json_out, merged)
     return True
