@@ -1,9 +1,8 @@
-"""Regression verdicts between two sets of saved runs: medians, a Mann-Whitney U test on raw rounds, thresholds.
+"""Regression verdicts between two sets of saved runs: one judgement per case from its blocks' medians.
 
-A case is slower only when it moved past the threshold (every current block past every baseline
-block, see `_moved`) AND the rounds say the move is real (p < alpha). The threshold is widened to
-1.5 times the case's own spread (relative IQR of its pooled rounds), since a median cannot be trusted to a finer grain than its rounds scatter: this keeps noisy cases
-quiet in A/A comparisons while steady cases (about 1% spread here) still flag a 10% change.
+A block is a fresh process, so its median is the unit of evidence (see verdict.py for the rule, in
+three sentences). Each side pools its runs' blocks (the one pooling, runs/pool.py); every row also
+says the smallest change the case could have detected with these blocks on this machine.
 """
 from __future__ import annotations
 
@@ -14,9 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scipy.stats import mannwhitneyu
-
 from ..runs import Run, RunError, case_name, pool
+from .verdict import ALPHA, VERDICTS, judge
 
 __all__ = [
     "Comparison",
@@ -27,17 +25,12 @@ __all__ = [
     "machine_differences",
 ]
 
-VERDICTS = ("slower", "faster", "changed but not significant", "unchanged")
-# How far past its own spread (relative IQR of its rounds) a median must move to count: 1.5 IQR
-# is where a box plot starts to call a point unusual, and it kept synthetic A/A comparisons with
-# 5-30% round noise free of false regressions (tests/test_compare.py).
-NOISE_FACTOR = 1.5
 YARDSTICK = ("reference", "cpu yardstick")
 
 
 @dataclass(frozen=True)
 class Row:
-    """One case in both baseline and current."""
+    """One case in both baseline and current; times are medians of block medians."""
 
     name: str
     baseline_s: float
@@ -46,8 +39,8 @@ class Row:
     p_value: float
     threshold: float
     verdict: str
-    baseline_rounds: int
-    current_rounds: int
+    detectable: float  # the smallest change these blocks could have detected (a fraction)
+    blocks_needed: int | None  # blocks a side that would bring `detectable` under the threshold
     baseline_blocks: int = 1
     current_blocks: int = 1
 
@@ -66,11 +59,17 @@ class Comparison:
     def regressions(self) -> list[Row]:
         return [row for row in self.rows if row.verdict == "slower"]
 
+    def detecting(self, change: float = 0.10) -> float:
+        """The share of cases whose detectable change is at most `change`."""
+        return sum(row.detectable <= change for row in self.rows) / len(self.rows) if self.rows else 0.0
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "regressions": len(self.regressions),
             "normalised": self.normalised,
             "notes": self.notes,
+            "share_detecting_10_percent": self.detecting(0.10),
+            "median_detectable": statistics.median(row.detectable for row in self.rows) if self.rows else None,
             "rows": [asdict(row) for row in self.sorted_rows()],
             "only_baseline": self.only_baseline,
             "only_current": self.only_current,
@@ -167,61 +166,33 @@ def _side(runs: Sequence[Run], normalise: bool) -> dict[str, dict[str, Any]]:
     return {name: pool(cases) for name, cases in repeats.items()}
 
 
-def _moved(before: dict[str, Any], after: dict[str, Any], ratio: float, threshold: float) -> bool:
-    """Whether the case moved past the threshold.
-
-    A unit is one block of a run, a fresh process (or a whole run, for runs saved without blocks).
-    With one unit a side, the ratio of medians decides. With two or more, every current unit must
-    lie past every baseline unit by the threshold: on a shared machine a case's speed shifts from
-    process to process (here by 15-40%, while each process's rounds agreed within a few percent),
-    so only a separation of processes, not of rounds, is evidence of a change.
-    """
-    old, new = before["block_medians_s"], after["block_medians_s"]
-    if len(old) >= 2 and len(new) >= 2:
-        return min(new) > max(old) * (1 + threshold) or max(new) < min(old) / (1 + threshold)
-    return ratio >= 1 + threshold or ratio <= 1 / (1 + threshold)
-
-
-def _verdict(moved: bool, ratio: float, p_value: float, alpha: float) -> str:
-    if not moved:
-        return "unchanged"
-    if p_value >= alpha:
-        return "changed but not significant"
-    return "slower" if ratio > 1 else "faster"
-
-
-def _relative_iqr(data: Sequence[float]) -> float:
-    if len(data) < 4:
-        return 0.0
-    q1, _, q3 = statistics.quantiles(data, n=4, method="inclusive")
-    return (q3 - q1) / statistics.median(data)
+def threshold_for(name: str, thresholds: dict[str, float], default: float) -> float:
+    """The case's threshold: the first glob that matches its name, in the order of the file; else the default."""
+    return next((value for glob, value in thresholds.items() if fnmatch.fnmatchcase(name, glob)), default)
 
 
 def compare_runs(
     baseline: Sequence[Run],
     current: Sequence[Run],
     threshold: float = 0.10,
-    alpha: float = 0.01,
+    alpha: float = ALPHA,
     thresholds: dict[str, float] | None = None,
     normalise: bool = False,
 ) -> Comparison:
-    """Compare every case present on both sides; raise RunError when no case is."""
+    """Judge every case present on both sides from its block medians; raise RunError when no case is."""
     base, cur = _side(baseline, normalise), _side(current, normalise)
     common = [name for name in base if name in cur]
     if not common:
         raise RunError("no common cases: the baseline and current runs share no case (same family, variant, size, dtype and device)")
     rows = []
     for name in common:
-        before, after = base[name]["data"], cur[name]["data"]
-        configured = next((value for glob, value in (thresholds or {}).items() if fnmatch.fnmatchcase(name, glob)), threshold)
-        # A median is no finer than its rounds' spread: widen the threshold to it (see module doc).
-        effective = max(configured, NOISE_FACTOR * max(_relative_iqr(before), _relative_iqr(after)))
-        ratio = statistics.median(after) / statistics.median(before)
-        p_value = float(mannwhitneyu(before, after, alternative="two-sided").pvalue) if min(len(before), len(after)) >= 2 else 1.0
-        moved = _moved(base[name], cur[name], ratio, effective)
+        before, after = base[name]["block_medians_s"], cur[name]["block_medians_s"]
+        if len(before) + len(after) < 3:
+            raise RunError(f"{name}: one block a side has no spread to judge by; compare runs timed in blocks (--blocks 2 or more)")
+        found = judge(before, after, threshold_for(name, thresholds or {}, threshold), alpha)
         rows.append(
-            Row(name, statistics.median(before), statistics.median(after), ratio, p_value, effective,
-                _verdict(moved, ratio, p_value, alpha), len(before), len(after), base[name]["blocks"], cur[name]["blocks"])
+            Row(name, statistics.median(before), statistics.median(after), found.ratio, found.p_value, found.threshold,
+                found.verdict, found.detectable, found.blocks_needed, len(before), len(after))
         )
     return Comparison(
         rows=rows,

@@ -3,23 +3,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
-from ..analysis.regress import Comparison, compare_runs, load_thresholds, machine_differences
+from ..analysis.regress import VERDICTS, Comparison, compare_runs, load_thresholds, machine_differences
+from ..analysis.verdict import ALPHA
 from ..render.units import format_seconds
 from ..runs import atomic_write, load_runs
 from .usage import BadInput
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("compare", help="flag cases that got slower, with a significance test on the raw rounds")
-    parser.add_argument("baseline", help="saved run JSON, or a directory of runs (their rounds are pooled)")
+    parser = subparsers.add_parser("compare", help="flag cases that got slower, judged by their blocks (fresh processes), with what each could detect")
+    parser.add_argument("baseline", help="saved run JSON, or a directory of runs (their blocks are pooled)")
     parser.add_argument("current", help="saved run JSON, or a directory of runs")
     parser.add_argument("--threshold", type=float, default=0.10, help="relative change a regression must exceed (default 0.10)")
-    parser.add_argument("--alpha", type=float, default=0.01, help="significance level of the Mann-Whitney U test (default 0.01)")
+    parser.add_argument("--alpha", type=float, default=ALPHA, help=f"false-alarm level per case and direction, of the t-test on log block medians (default {ALPHA})")
     parser.add_argument("--normalise", action="store_true", help="divide each case by its run's CPU yardstick (cancels a uniformly faster or slower machine)")
     parser.add_argument("--allow-machine-change", action="store_true", help="compare runs from different machines anyway")
     parser.add_argument("--config", default="pyproject.toml", help="pyproject.toml with [tool.tfvarbench.thresholds] (default: ./pyproject.toml)")
@@ -32,27 +34,37 @@ def _time(value: float, normalised: bool) -> str:
     return f"{value:.4g}×" if normalised else format_seconds(value)
 
 
+def _detectable(row: Any) -> str:
+    text = f"{100 * row.detectable:.1f}%"
+    if row.blocks_needed is not None:  # this case could not have seen a change of its threshold's size
+        text += f" (> threshold: {row.blocks_needed} blocks a side would do)"
+    return text
+
+
 def _table(comparison: Comparison, fmt: str) -> str:
     rows = [
         [row.verdict, row.name, _time(row.baseline_s, comparison.normalised), _time(row.current_s, comparison.normalised),
-         f"{row.ratio:.3f}", f"{row.p_value:.2g}", f"{100 * row.threshold:.0f}%", f"{row.baseline_blocks}/{row.current_blocks}"]
+         f"{row.ratio:.3f}", f"{row.p_value:.2g}", f"{100 * row.threshold:.0f}%", _detectable(row), f"{row.baseline_blocks}/{row.current_blocks}"]
         for row in comparison.sorted_rows()
     ]
-    headers = ["verdict", "case", "baseline", "current", "ratio", "p", "threshold", "blocks"]
+    headers = ["verdict", "case", "baseline", "current", "ratio", "p", "threshold", "detectable", "blocks"]
     return tabulate(rows, headers=headers, tablefmt=fmt)
 
 
 def _summary(comparison: Comparison) -> str:
-    counts = {verdict: sum(row.verdict == verdict for row in comparison.rows) for verdict in ("slower", "faster", "changed but not significant", "unchanged")}
-    return ", ".join(f"{count} {verdict}" for verdict, count in counts.items())
+    counts = ", ".join(f"{sum(row.verdict == verdict for row in comparison.rows)} {verdict}" for verdict in VERDICTS)
+    median = statistics.median(row.detectable for row in comparison.rows)
+    return f"{counts}; {100 * comparison.detecting(0.10):.0f}% of cases can detect a 10% change (median detectable change {100 * median:.1f}%)"
 
 
 def markdown(comparison: Comparison) -> str:
     lines = [
         f"## tfvarbench: {len(comparison.regressions)} regression(s)\n",
-        f"{_summary(comparison)}. A case is slower when every current block (a fresh process) lies past every "
-        "baseline block by its threshold and the Mann-Whitney U test on its rounds is significant; "
-        "`blocks` counts them (baseline/current)." + (" Times are in units of the run's CPU yardstick." if comparison.normalised else "") + "\n",
+        f"{_summary(comparison)}. A block is a fresh process and its median one piece of evidence: a case is slower when "
+        "a one-sided t-test on its log block medians is significant and it moved at least half its threshold; "
+        "`detectable` is the smallest change its blocks could have caught (4 times in 5), `blocks` counts them "
+        "(baseline/current); a `noisy` case could not have seen a change of its threshold's size."
+        + (" Times are in units of the run's CPU yardstick." if comparison.normalised else "") + "\n",
         *[f"> {note}\n" for note in comparison.notes],
         _table(comparison, "github"),
     ]
@@ -63,8 +75,8 @@ def markdown(comparison: Comparison) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 0 < args.alpha < 1:
-        raise BadInput(f"--alpha {args.alpha}: must be between 0 and 1")
+    if not 0 < args.alpha < 0.5:
+        raise BadInput(f"--alpha {args.alpha}: must be between 0 and 0.5")
     if not 0 < args.threshold < 10:
         raise BadInput(f"--threshold {args.threshold}: must be a fraction such as 0.1")
     baseline, current = load_runs([args.baseline]), load_runs([args.current])
