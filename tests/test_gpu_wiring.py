@@ -112,3 +112,13 @@ def test_the_parent_of_a_blocked_run_never_starts_tensorflows_runtime(tmp_path: 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # each block's process started it (it timed there), so the check can tell; the parent did not
     assert report.read_text().splitlines() == ["block 1: started", "block 2: started", "parent: not started"]
+
+
+@pytest.mark.slow
+def test_a_worker_times_on_its_device_and_closes_rounds_by_reading_back(tmp_path: Path) -> None:
+    group = WorkerGroup(1, ROOT / "benchmarks" / "bench_mirrored.py", "quick", tmp_path / "workers", timeout_s=240, timed=False)
+    [results] = group.run()
+    cases = results["cases"]
+    assert cases and [entry["error"] for entry in cases] == [None] * len(cases)
+    assert {entry["device"] for entry in cases} == {"CPU:0"}  # GPUs hidden: the worker's CPU, under the run's name
+    assert {entry["info"]["sync"] for entry in cases} == {"read-back"}
