@@ -15,7 +15,7 @@ from tfvarbench.measure import Family
 # The cases are bench_mirrored's own, by file: one definition of each update, two ways to run it.
 CASES_FROM = Path(__file__).with_name("bench_mirrored.py")
 
-family = Family("multiworker", dtypes=("float32",), host_only=True)
+family = Family("multiworker", dtypes=("float32",), in_workers=True)
 
 
 def _mirrored_cases() -> list:

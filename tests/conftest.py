@@ -47,9 +47,9 @@ def deal_blocks():
 @pytest.fixture
 def two_devices(request: pytest.FixtureRequest) -> list[str]:
     """Two logical CPUs; skipped unless the session was started with --logical-cpus 2 or more."""
-    from tfvarbench.measure.devices import available
+    from tfvarbench.plugin.state import PRESENT
 
-    present = available()
+    present = request.config.stash[PRESENT]
     if len(present) < 2:
         pytest.skip("needs two devices: run with --logical-cpus 2")
     return present[:2]

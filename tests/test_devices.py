@@ -1,11 +1,9 @@
-"""Device names, --devices parsing and device descriptions (GPU paths through injected device lists)."""
+"""Device names and --devices parsing (device descriptions are tests/test_hardware.py's)."""
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import pytest
 
-from tfvarbench.measure.devices import DeviceError, describe, kind, normalise, same_device, select
+from tfvarbench.measure.devices import DeviceError, kind, normalise, same_device, select
 
 PRESENT = ["CPU:0", "CPU:1", "GPU:0", "GPU:1"]
 
@@ -66,26 +64,3 @@ def test_kind_and_same_device() -> None:
     assert same_device("/job:localhost/replica:0/task:0/device:CPU:1", "CPU:1")
     assert not same_device("/job:localhost/replica:0/task:0/device:CPU:0", "CPU:1")
     assert not same_device("", "CPU:0")
-
-
-def test_describe_reads_gpu_model_and_compute_capability_from_injected_devices() -> None:
-    gpus = [SimpleNamespace(device_type="GPU", name="/physical_device:GPU:0"), SimpleNamespace(device_type="GPU", name="g1")]
-    physical = [SimpleNamespace(device_type="CPU", name="/physical_device:CPU:0"), *gpus]
-    details = {id(gpus[0]): {"device_name": "NVIDIA H100 80GB HBM3", "compute_capability": (9, 0)}, id(gpus[1]): {}}
-    described = describe(["CPU:0", "GPU:0", "GPU:1"], physical=physical, details=lambda d: details[id(d)], cpu_model="AMD EPYC")
-    assert described == [
-        {"name": "CPU:0", "kind": "CPU", "description": "AMD EPYC"},
-        {
-            "name": "GPU:0",
-            "kind": "GPU",
-            "model": "NVIDIA H100 80GB HBM3",
-            "compute_capability": "9.0",
-            "description": "NVIDIA H100 80GB HBM3, compute capability 9.0",
-        },
-        {"name": "GPU:1", "kind": "GPU", "model": "unknown GPU", "description": "unknown GPU"},
-    ]
-
-
-def test_describe_on_a_cpu_only_machine_asks_tensorflow_and_finds_no_gpu_details() -> None:
-    described = describe(["CPU:0"])
-    assert described[0]["kind"] == "CPU" and "model" not in described[0]

@@ -1,6 +1,7 @@
 """`tfvarbench doctor`: its report on simulated 1- and 2-GPU machines, and its verdict on this one."""
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tfvarbench.measure.doctor import diagnose, main
+from tfvarbench.cli import main as tfvarbench
+from tfvarbench.measure.doctor import diagnose, run
 from tfvarbench.measure.hardware import Physical
 
 HARNESS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -137,7 +139,8 @@ def test_memory_growth_that_did_not_take_is_a_problem() -> None:
 
 
 def test_simulated_problems_exit_2_with_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--devices", "GPU:2"], machine=FakeMachine(gpus=2, loopback="[Errno 1] Operation not permitted")) == 2
+    asked = argparse.Namespace(devices="GPU:2", logical_cpus=1, workers=2)
+    assert run(asked, machine=FakeMachine(gpus=2, loopback="[Errno 1] Operation not permitted")) == 2
     assert capsys.readouterr().err.splitlines() == [
         "tfvarbench doctor: --devices: GPU:2 is not present on this machine; available: CPU:0, GPU:0, GPU:1",
         "tfvarbench doctor: cannot bind a port on 127.0.0.1 ([Errno 1] Operation not permitted): the multi-worker family cannot run",
@@ -146,10 +149,10 @@ def test_simulated_problems_exit_2_with_one_line_each(capsys: pytest.CaptureFixt
 
 def test_bad_options_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as leaving:
-        main(["--logical-cpus", "two"], machine=FakeMachine(gpus=0))
+        tfvarbench(["doctor", "--logical-cpus", "two"])
     assert leaving.value.code == 2
     assert capsys.readouterr().err == "tfvarbench doctor: argument --logical-cpus: invalid int value: 'two'\n"
-    assert main(["--logical-cpus", "0"], machine=FakeMachine(gpus=0)) == 2
+    assert run(argparse.Namespace(devices="all", logical_cpus=0, workers=2), machine=FakeMachine(gpus=0)) == 2
     assert capsys.readouterr().err == "tfvarbench doctor: --logical-cpus must be at least 1, got 0\n"
 
 
@@ -163,9 +166,9 @@ def no_gpu() -> None:
 
 
 def _doctor(*args: str) -> subprocess.CompletedProcess[str]:
-    """The real doctor in a fresh interpreter: it must configure TensorFlow before the runtime starts."""
+    """`tfvarbench doctor` in a fresh interpreter: it must configure TensorFlow before the runtime starts."""
     env = {**os.environ, "PYTHONPATH": str(HARNESS)}
-    return subprocess.run([sys.executable, "-m", "tfvarbench.measure.doctor", *args], env=env, capture_output=True, text=True, timeout=180)
+    return subprocess.run([sys.executable, "-m", "tfvarbench", "doctor", *args], env=env, capture_output=True, text=True, timeout=180)
 
 
 @pytest.mark.usefixtures("no_gpu")

@@ -190,7 +190,7 @@ def test_a_skipped_case_in_a_blocked_run_is_reported_with_its_reason(tmp_path: P
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Traceback" not in result.stdout + result.stderr
     skipped = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
-    assert len(skipped) == 1 and "2 replicas need 2 devices, 1 selected: run with --logical-cpus 2" in skipped[0]
+    assert len(skipped) == 1 and "2 replicas on CPUs need 2 logical CPUs, 1 selected: run with --logical-cpus 2" in skipped[0]
     assert "2 skipped" in result.stdout and "2 passed" in result.stdout
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..runs import SIZES
+from .hardware import HardwareError, replica_groups, worker_devices
 
 __all__ = ["Builder", "Case", "Family", "PROFILES", "Profile"]
 
@@ -77,7 +78,8 @@ class Family:
     """An op family: a module-level registry of variants. `@family.case(...)` adds one.
 
     `sizes` and `dtypes` replace the profile's grid for this family (a reference workload has one
-    fixed size); `host_only` runs it once, on the first CPU, because it measures the host, not a device.
+    fixed size); `host_only` runs it once, on the first CPU, because it measures the host, not a device;
+    `in_workers` runs it once, in worker processes, on the chief worker's device.
     """
 
     def __init__(
@@ -87,12 +89,14 @@ class Family:
         sizes: Sequence[str] | None = None,
         host_only: bool = False,
         replicas: Sequence[int | str] | None = None,
+        in_workers: bool = False,
     ) -> None:
         self.name = name
         self.dtypes = tuple(dtypes) if dtypes else None
         self.sizes = tuple(sizes) if sizes else None
         self.host_only = host_only
         self.replicas = tuple(replicas) if replicas else None
+        self.in_workers = in_workers
         self.cases: list[Case] = []
 
     def grid(self, profile: Profile) -> list[tuple[Case, str, str]]:
@@ -101,28 +105,27 @@ class Family:
         dtypes = profile.dtypes if self.dtypes is None else [d for d in profile.dtypes if d in self.dtypes] or [self.dtypes[0]]
         return [(case, size, dtype) for case in self.cases for size in sizes for dtype in dtypes if case.runs_with(dtype, size)]
 
-    def devices(self, selected: Sequence[str]) -> list[tuple[str, str | None]]:
+    def devices(self, selected: Sequence[str], present: Sequence[str] | None = None, workers: int = 2) -> list[tuple[str, str | None]]:
         """(device or device group, reason to skip or None) for every placement this family runs on.
 
-        A replicated family runs on the first 1, 2, ... devices of the selection ("all" = every
-        selected device), written "CPU:0+CPU:1"; a count beyond the selection is skipped, naming the
-        flag that provides more devices.
+        A replicated family runs on groups of 1, 2, ... devices of one kind ("all" = every selected
+        device of that kind), written "CPU:0+CPU:1" or "GPU:0+GPU:1"; a group beyond the selection
+        is skipped, naming the option that provides it (hardware.replica_groups; `present` is every
+        device of the machine). A family in workers runs where the chief worker times: the first
+        selected GPU, one GPU per worker, or CPU:0 when no GPU is selected.
         """
+        if self.in_workers:
+            try:
+                chief = worker_devices(workers, [name for name in selected if name.startswith("GPU:")])[0]
+            except HardwareError as error:
+                return [(f"{workers} workers", str(error))]
+            return [(chief["gpu"] or chief["device"], None)]
         if self.host_only:
             cpus = [name for name in selected if name.startswith("CPU:")]
             return [(cpus[0] if cpus else "CPU:0", None)]
         if not self.replicas:
             return [(name, None) for name in selected]
-        counts = list(dict.fromkeys(len(selected) if count == "all" else int(count) for count in self.replicas))
-        groups = []
-        for count in counts:
-            if count <= len(selected):
-                groups.append(("+".join(selected[:count]), None))
-            else:
-                groups.append(
-                    (f"{count} devices", f"{count} replicas need {count} devices, {len(selected)} selected: run with --logical-cpus {count} (or on {count} GPUs)")
-                )
-        return groups
+        return replica_groups(selected, self.replicas, present)
 
     def case(
         self,

@@ -1,4 +1,4 @@
-"""`tfvarbench doctor`: what this machine offers the suite, checked by starting TensorFlow as a run would.
+"""`tfvarbench doctor` (tfvarbench.cli.doctor): what this machine offers the suite, checked by starting TensorFlow as a run would.
 
 Run it in a fresh process: it configures the runtime (memory growth, CPU split, soft placement)
 before starting it, exactly as a benchmark process does, then reports what it got.
@@ -7,37 +7,19 @@ Every TensorFlow question goes through a `Machine`, so tests can simulate a 2-GP
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .devices import DeviceError, normalise, select
 from .hardware import HardwareError, build, describe, logical_names, prepare_runtime, replica_groups, worker_devices
+from .startup import kept
 
-__all__ = ["Diagnosis", "Machine", "add_parser", "diagnose", "main", "run"]
-
-
-@contextmanager
-def _native_stderr_kept(lines: list[str]) -> Iterator[None]:
-    """Keep what TensorFlow's native code writes to fd 2: it would bury the report, and its CUDA lines are evidence."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            lines.extend(line for line in sink.read().decode("utf-8", "replace").splitlines() if line.strip())
+__all__ = ["Diagnosis", "Machine", "diagnose", "run"]
 
 
 class Machine:
@@ -45,7 +27,7 @@ class Machine:
 
     def __init__(self) -> None:
         self.startup_log: list[str] = []
-        with _native_stderr_kept(self.startup_log):
+        with kept(self.startup_log):
             import tensorflow as tf
         self.tf = tf
         self.config = tf.config
@@ -57,7 +39,7 @@ class Machine:
         return self.tf.sysconfig.get_build_info()
 
     def physical_devices(self) -> list[Any]:
-        with _native_stderr_kept(self.startup_log):  # CUDA probing speaks here
+        with kept(self.startup_log):  # CUDA probing speaks here
             return list(self.tf.config.list_physical_devices())
 
     def details(self, device: Any) -> Mapping[str, Any]:
@@ -70,7 +52,7 @@ class Machine:
 
     def logical_devices(self) -> list[str]:
         """The devices the runtime created; starts it."""
-        with _native_stderr_kept(self.startup_log):
+        with kept(self.startup_log):
             return [normalise(device.name) for device in self.tf.config.list_logical_devices()]
 
     def sync_cost(self, device: str, samples: int = 50) -> float:
@@ -88,7 +70,7 @@ class Machine:
     def reports_peaks(self, device: str) -> bool:
         """Whether get_memory_info shows a peak after a 4 KiB tensor lives on `device` (GPUs do, CPUs give zeros)."""
         with self.tf.device(device):
-            kept = self.tf.zeros([1024])  # noqa: F841 (alive while the peak is read)
+            alive = self.tf.zeros([1024])  # noqa: F841 (kept alive while the peak is read)
         try:
             return self.tf.config.experimental.get_memory_info(device)["peak"] > 0
         except (ValueError, RuntimeError):
@@ -197,16 +179,6 @@ def _say_layout(report: Diagnosis, selected: Sequence[str], present: Sequence[st
     report.lines.append(f"multi-worker: {workers} workers, {where}")
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """The `doctor` subcommand, in the shape of the other tfvarbench subcommands."""
-    parser = subparsers.add_parser("doctor", help="check what this machine offers the suite, as a run would start it")
-    parser.add_argument("--devices", default="all", help="as for pytest benchmarks (default: all)")
-    parser.add_argument("--logical-cpus", type=int, default=1, metavar="N", help="as for pytest benchmarks (default: 1)")
-    parser.add_argument("--workers", type=int, default=2, metavar="N", help="as for pytest benchmarks (default: 2)")
-    parser.set_defaults(run=run)
-    return parser
-
-
 def run(args: argparse.Namespace, machine: Machine | None = None) -> int:
     """Print the report; 0 when the suite can run as asked, 2 with one stderr line per problem."""
     report = diagnose(args.devices, args.logical_cpus, args.workers, machine)
@@ -214,20 +186,3 @@ def run(args: argparse.Namespace, machine: Machine | None = None) -> int:
     for line in report.problems:
         sys.stderr.write(f"tfvarbench doctor: {line}\n")
     return 2 if report.problems else 0
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
-        sys.stderr.write(f"{self.prog}: {message}\n")
-        raise SystemExit(2)
-
-
-def main(argv: Sequence[str] | None = None, machine: Machine | None = None) -> int:
-    parser = _Parser(prog="tfvarbench")
-    add_parser(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
-    args = parser.parse_args(["doctor", *(sys.argv[1:] if argv is None else argv)])
-    return run(args, machine)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

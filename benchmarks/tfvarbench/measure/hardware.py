@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .devices import kind as _kind
+from .startup import kept
+
 __all__ = [
     "HardwareError",
     "Physical",
@@ -21,6 +24,7 @@ __all__ = [
     "physical_devices",
     "prepare_runtime",
     "replica_groups",
+    "runtime_facts",
     "worker_devices",
 ]
 
@@ -44,9 +48,10 @@ class Physical:
 
 def physical_devices() -> list[Any]:
     """TensorFlow's physical devices (CPU first, then GPUs). Does not start the runtime."""
-    import tensorflow as tf
+    with kept():  # loading TensorFlow and probing CUDA speak on stderr; the log is saved with the run
+        import tensorflow as tf
 
-    return list(tf.config.list_physical_devices())
+        return list(tf.config.list_physical_devices())
 
 
 def _of_type(physical: Sequence[PhysicalLike], device_type: str) -> list[PhysicalLike]:
@@ -92,16 +97,24 @@ def prepare_runtime(logical_cpus: int, config: Any = None) -> dict[str, Any]:
             f"--logical-cpus {logical_cpus}: TensorFlow's runtime already started in this process, so its devices can no longer be configured"
         ) from None
     config.set_soft_device_placement(False)
+    return runtime_facts(logical_cpus, config)
+
+
+def runtime_facts(logical_cpus: int, config: Any = None) -> dict[str, Any]:
+    """How the runtime is configured, read back (TF_FORCE_GPU_ALLOW_GROWTH or an earlier call could disagree).
+
+    Reading starts nothing, so the machine info of a run can record it at any time.
+    """
+    if config is None:
+        import tensorflow as tf
+
+        config = tf.config
+    gpus = config.list_physical_devices("GPU")
     return {
-        # Read back, not assumed: TF_FORCE_GPU_ALLOW_GROWTH or an earlier call could disagree.
         "memory_growth": {f"GPU:{index}": bool(config.experimental.get_memory_growth(gpu)) for index, gpu in enumerate(gpus)},
         "logical_cpus": logical_cpus,
         "soft_placement": bool(config.get_soft_device_placement()),
     }
-
-
-def _kind(name: str) -> str:
-    return name.split(":")[0]
 
 
 def replica_groups(

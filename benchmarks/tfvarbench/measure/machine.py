@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import psutil
 
-from . import devices as _devices
-from .devices import describe
+from . import hardware
+from .startup import startup_log
 
 __all__ = ["collect", "cpu_model"]
 
@@ -31,16 +31,29 @@ def _build_info(tf: Any) -> dict[str, Any]:
     return {key: info[key] for key in keep if key in info}
 
 
-def collect(devices: Sequence[str], logical_cpus: int, profile: str) -> dict[str, Any]:
-    """TensorFlow version and build, the devices this run used (described), CPU, cores and memory."""
+def collect(
+    devices: Sequence[str],
+    logical_cpus: int,
+    profile: str,
+    physical: Sequence[Any] | None = None,
+    details: Callable[[Any], Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """TensorFlow version and build, the devices this run used (described), the runtime's set-up, CPU and memory.
+
+    Reads only physical devices and configuration, so it starts no runtime. `physical` and
+    `details` (TensorFlow's unless given) let a test describe a simulated GPU machine.
+    """
     import tensorflow as tf
 
+    physical = hardware.physical_devices() if physical is None else physical
     frequency = psutil.cpu_freq()
     model = cpu_model()
     return {
         "tensorflow": {"version": tf.__version__, "git_version": tf.version.GIT_VERSION, "build": _build_info(tf)},
-        "devices": describe(devices, cpu_model=model),
-        "gpus_present": len(tf.config.list_physical_devices("GPU")),
+        "devices": hardware.describe(devices, physical, details, cpu_model=model),
+        "gpus_present": sum(device.device_type == "GPU" for device in physical),
+        # What prepare_runtime set, read back: memory growth per GPU, the CPU split, soft placement.
+        "runtime": hardware.runtime_facts(logical_cpus),
         "cpu": {
             "model": model,
             "physical_cores": psutil.cpu_count(logical=False),
@@ -52,5 +65,5 @@ def collect(devices: Sequence[str], logical_cpus: int, profile: str) -> dict[str
         "memory_bytes": psutil.virtual_memory().total,
         "logical_cpus": logical_cpus,
         "profile": profile,
-        "tensorflow_startup_log": list(_devices.startup_log),
+        "tensorflow_startup_log": list(startup_log),
     }

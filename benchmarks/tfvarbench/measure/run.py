@@ -104,7 +104,7 @@ def worker_case(benchmark: Any, case: Case, size: str, dtype: str, block: int, p
     chief = entries[0]
     median_of = lambda entry: statistics.median(entry["data"]) if entry.get("data") else None  # noqa: E731
     record = _record(
-        case, "CPU:0", size, dtype, block, median_of(chief),
+        case, chief["device"], size, dtype, block, median_of(chief),
         elements=chief["elements"], bytes=chief["bytes"], first_call_s=chief["first_call_s"], calls=chief["calls"],
         iterations=chief.get("iterations"), rounds=chief.get("rounds"),
         worker_medians_s=[median_of(entry) for entry in entries], **chief["info"],

@@ -1,8 +1,9 @@
-"""Entry point of one multi-worker process: `python -m tfvarbench.measure.worker MODULE PROFILE OUT [MODE [BLOCK]]`.
+"""Entry point of one multi-worker process: `python -m tfvarbench.measure.worker MODULE PROFILE OUT [MODE [BLOCK [DEVICE [LABEL]]]]`.
 
 Runs every case of MODULE's family under this process's MultiWorkerMirroredStrategy, in lockstep
-with the other workers, and writes the timings and verdicts to OUT as JSON, each tagged with the
-run's BLOCK (the fresh process of the run these workers belong to; see tfvarbench.blocks).
+with the other workers, on DEVICE (default: its GPU:0 if it sees a GPU, else CPU:0), and writes the
+timings and verdicts to OUT as JSON, each tagged with the run's BLOCK (the fresh process of the run
+these workers belong to; see tfvarbench.blocks) and with LABEL, the run's name for DEVICE.
 
 A case that fails its verification is recorded with the error and the group goes on: verification
 comes after the case's last collective, so every worker is still in step. A case that raises
@@ -24,26 +25,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from collections.abc import Callable
+
 from .cases import PROFILES
+from .hardware import physical_devices, prepare_runtime
 from .setup import Setup, VerificationError
 from .strategies import use_worker_strategy
 from .timing import timed_once
-
-
-def synced_clock() -> float:
-    """perf_counter after pending work is done, as timing.synced_clock, for a worker process.
-
-    sync_devices() refuses to run under MultiWorkerMirroredStrategy ("Haven't set up remote eager
-    worker"), so a worker waits for its eager executor instead; the step's collectives have
-    completed by the time it returns. On GPU workers this does not wait for kernels still
-    queued on the device: the records say which wait was used (`sync` in the record).
-    """
-    import time
-
-    from tensorflow.python.eager import context
-
-    context.async_wait()
-    return time.perf_counter()
+from .worker_sync import WorkerSync
 
 
 def _agree(strategy: Any, value: float) -> float:
@@ -57,7 +46,7 @@ def _agree(strategy: Any, value: float) -> float:
     return float(strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None))
 
 
-def _measure(strategy: Any, body: Any, profile: Any) -> tuple[list[float], int, int, int]:
+def _measure(strategy: Any, body: Any, profile: Any, synced_clock: Callable[[], float]) -> tuple[list[float], int, int, int]:
     """Rounds of `body`, planned from the workers' common estimate so all run the same calls."""
     calls = 3
     start = synced_clock()
@@ -77,12 +66,21 @@ def _measure(strategy: Any, body: Any, profile: Any) -> tuple[list[float], int, 
     return data, iterations, rounds, calls + iterations * (rounds + 1)
 
 
-def main(module_path: str, profile_name: str, out: str, mode: str = "timed", block: str = "1") -> int:
+def main(
+    module_path: str, profile_name: str, out: str, mode: str = "timed", block: str = "1", device: str | None = None, label: str | None = None
+) -> int:
     """`mode` "once" runs and verifies each case once, untimed (the suite under --benchmark-disable)."""
     import tensorflow as tf
 
+    # Configuring starts nothing; memory growth must be on before the strategy starts the runtime.
+    prepare_runtime(1)
+    if device is None:
+        device = "GPU:0" if any(found.device_type == "GPU" for found in physical_devices()) else "CPU:0"
     # The strategy must exist before any other op: it starts this worker's gRPC server.
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    # sync_devices() refuses to run in a cluster of workers; a read-back from each local device waits
+    # for the step's kernels too, which eager async_wait does not on a GPU.
+    sync = WorkerSync(list(strategy.extended.worker_devices))
     cluster = json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"]
     use_worker_strategy(strategy, len(cluster))
     spec = importlib.util.spec_from_file_location("multiworker_cases", module_path)
@@ -92,18 +90,18 @@ def main(module_path: str, profile_name: str, out: str, mode: str = "timed", blo
     results = []
     gc.disable()  # as in every timed loop of the suite: no round pays a collection
     for case, size, dtype in module.family.grid(profile):
-        setup = Setup("CPU:0", dtype, size, profile)
-        entry: dict[str, Any] = {"case": case.name, "size": size, "dtype": dtype, "block": int(block), "error": None}
+        setup = Setup(device, dtype, size, profile)
+        entry: dict[str, Any] = {"case": case.name, "size": size, "dtype": dtype, "block": int(block), "device": label or device, "error": None}
         try:
             body = case.build(setup)
-            entry["first_call_s"], result = timed_once(body, synced_clock)
-            data, iterations, rounds, calls = _measure(strategy, body, profile) if mode == "timed" else ([], None, None, 0)
+            entry["first_call_s"], result = timed_once(body, sync.clock)
+            data, iterations, rounds, calls = _measure(strategy, body, profile, sync.clock) if mode == "timed" else ([], None, None, 0)
             if mode == "timed":
                 result = body()  # one more call, in lockstep, for a result to check
                 calls += 1
             setup.verify(calls + 1, result)
             # A worker is a plain script: its loop already runs at a shallow stack (runpy, main, _measure).
-            setup.info.update(sync="eager async_wait", gc="off", stack="worker main thread")
+            setup.info.update(sync=WorkerSync.method, gc="off", stack="worker main thread")
             entry.update(data=data, iterations=iterations, rounds=rounds, calls=calls + 1, info=setup.info, bytes=setup.bytes, elements=setup.elements)
         except VerificationError as error:  # checked after the case's last collective: still in step
             entry["error"] = str(error)
@@ -127,7 +125,7 @@ def main(module_path: str, profile_name: str, out: str, mode: str = "timed", blo
 
 if __name__ == "__main__":
     try:
-        raise SystemExit(main(*sys.argv[1:6]))
+        raise SystemExit(main(*sys.argv[1:8]))
     except Exception:
         traceback.print_exc()
         raise SystemExit(1)

@@ -17,8 +17,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from .hardware import worker_devices
 
 __all__ = ["PortsUnavailable", "WorkerFailed", "WorkerGroup", "free_ports", "log_tail"]
 
@@ -57,13 +60,17 @@ def log_tail(path: Path, lines: int = 15) -> str:
 
 
 class WorkerGroup:
-    """N worker processes running one family's cases; `run()` returns each worker's results."""
+    """N worker processes running one family's cases; `run()` returns each worker's results.
+
+    With `gpus` (the run's selected GPUs) each worker sees one of them as its own GPU:0 and times
+    there; without, every worker times on its CPU:0 with GPUs hidden (hardware.worker_devices).
+    """
 
     def __init__(
-        self, workers: int, module: Path, profile: str, folder: Path, timeout_s: float = 300.0, timed: bool = True, block: int = 1
+        self, workers: int, module: Path, profile: str, folder: Path, timeout_s: float = 300.0, timed: bool = True, block: int = 1,
+        gpus: Sequence[str] = (),
     ) -> None:
-        if workers < 1:
-            raise ValueError(f"--workers must be at least 1, got {workers}")
+        self.plans = worker_devices(workers, gpus)  # raises HardwareError for a count the GPUs cannot serve
         self.workers = workers
         self.module = Path(module)
         self.profile = profile
@@ -79,18 +86,26 @@ class WorkerGroup:
         self.folder.mkdir(parents=True, exist_ok=True)
         harness = str(Path(__file__).resolve().parents[2])  # the folder that holds the tfvarbench package
         atexit.register(self.stop)
-        for index in range(self.workers):
+        for index, plan in enumerate(self.plans):
             env = {
                 **os.environ,
+                **plan["env"],
                 "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
                 "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
                 "PYTHONPATH": os.pathsep.join(filter(None, [harness, os.environ.get("PYTHONPATH")])),
             }
-            command = [sys.executable, "-m", "tfvarbench.measure.worker", str(self.module), self.profile, str(self.result_path(index)), self.mode, str(self.block)]
+            command = self.command(index)
             log = open(self.log_path(index), "wb")  # noqa: SIM115 (the child owns it until stop)
             # Own session and process group: stop() can kill the worker and anything it started.
             self.processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             log.close()
+
+    def command(self, index: int) -> list[str]:
+        """Worker `index`'s command line: it times on its own device and records it under the run's
+        name for that device (the parent's GPU:1 is that worker's only GPU, its GPU:0)."""
+        plan = self.plans[index]
+        where = [plan["device"], plan["gpu"] or plan["device"]]
+        return [sys.executable, "-m", "tfvarbench.measure.worker", str(self.module), self.profile, str(self.result_path(index)), self.mode, str(self.block), *where]
 
     def result_path(self, index: int) -> Path:
         return self.folder / f"worker-{index}.json"

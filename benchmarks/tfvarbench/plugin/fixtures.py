@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from ..measure.setup import Unsupported
-from .state import CHILD_BLOCK, PROFILE, benchmark_session
+from .state import CHILD_BLOCK, PROFILE, SELECTED, benchmark_session
 
 # A worker group that has not finished by then is killed and its cases fail with its log tail.
 WORKER_TIMEOUT_S = 600.0
@@ -51,9 +51,10 @@ def worker_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     config = request.config
     module = config.rootpath / "benchmarks" / "bench_mirrored.py"
     timed = not benchmark_session(config).disabled  # under --benchmark-disable, each case runs once
+    gpus = [name for name in config.stash[SELECTED] if name.startswith("GPU:")]
     group = WorkerGroup(
         config.getoption("workers"), module, config.getoption("profile"), tmp_path_factory.mktemp("workers"), WORKER_TIMEOUT_S, timed,
-        config.stash.get(CHILD_BLOCK, 1),
+        config.stash.get(CHILD_BLOCK, 1), gpus,
     )
     request.addfinalizer(group.stop)
     try:

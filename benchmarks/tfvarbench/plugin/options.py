@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ..measure import devices as tfv_devices
+from ..measure import hardware
+from ..measure.devices import DeviceError, select
 from ..measure.cases import PROFILES
 from .state import BLOCKS, CHILD_BLOCK, PRESENT, PROFILE, RESULTS, SAVE_TAG, SELECTED, runs_benchmarks
 
@@ -70,17 +71,25 @@ ONE_PROCESS_ONLY = (
 def pytest_configure(config: pytest.Config) -> None:
     if config.option.help:
         return
+    logical_cpus = config.getoption("logical_cpus")
     try:
-        tfv_devices.configure(config.getoption("logical_cpus"))
-        present = tfv_devices.available()
-        selected = tfv_devices.select(config.getoption("devices"), present)
-    except tfv_devices.DeviceError as error:
+        # The devices are named from the physical list, never by listing logical devices: that would
+        # start TensorFlow's runtime here, and in the parent of a blocked run (which times nothing)
+        # it would hold nearly all of every GPU's memory while the blocks' processes need it.
+        present = hardware.logical_names(hardware.physical_devices(), logical_cpus)
+        # Configuring starts nothing, so every process does it before anything could start the
+        # runtime: a block's process, a --blocks 1 run and a test session all time or test here.
+        hardware.prepare_runtime(logical_cpus)
+        selected = select(config.getoption("devices"), present)
+    except (DeviceError, hardware.HardwareError) as error:
         raise pytest.UsageError(str(error)) from None
     if not selected:
         raise pytest.UsageError(f"--devices {config.getoption('devices')} selects none of: {', '.join(present)}")
     config.stash[PRESENT] = present
     config.stash[SELECTED] = selected
     config.stash[PROFILE] = PROFILES[config.getoption("profile")]
+    if config.getoption("workers") < 1:
+        raise pytest.UsageError(f"--workers must be at least 1, got {config.getoption('workers')}")
     blocks = config.getoption("blocks")
     if blocks is not None and blocks < 1:
         raise pytest.UsageError(f"--blocks {blocks}: must be at least 1")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .state import BLOCKS, CHILD_BLOCK, PROFILE, SELECTED, block_of
+from .state import BLOCKS, CHILD_BLOCK, PRESENT, PROFILE, SELECTED, block_of
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -17,7 +17,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(("case", "size", "dtype"), grid)
     placements = [
         pytest.param(device, id=device, marks=[pytest.mark.skip(reason=reason)] if reason else [])
-        for device, reason in family.devices(metafunc.config.stash[SELECTED])
+        for device, reason in family.devices(metafunc.config.stash[SELECTED], metafunc.config.stash[PRESENT], metafunc.config.getoption("workers"))
     ]
     metafunc.parametrize("device", placements)
     blocks = metafunc.config.stash[BLOCKS]

@@ -11,7 +11,7 @@ from ..measure.cases import Profile
 __all__ = ["BLOCKS", "CHILD_BLOCK", "PRESENT", "PROFILE", "REPORT", "RESULTS", "SAVE_TAG", "SELECTED", "block_of", "benchmark_session", "runs_benchmarks"]
 
 SELECTED = pytest.StashKey[list]()  # the devices this run times on
-PRESENT = pytest.StashKey[list]()  # every device TensorFlow sees
+PRESENT = pytest.StashKey[list]()  # every device the runtime creates, named before it starts (measure.hardware)
 PROFILE = pytest.StashKey[Profile]()
 RESULTS = pytest.StashKey[Path]()
 SAVE_TAG = pytest.StashKey[str]()  # the tag of the run this session saves, when it saves one
