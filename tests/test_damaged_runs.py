@@ -195,7 +195,9 @@ def test_the_committed_runs_load_with_every_command(tmp_path: Path) -> None:
         (history / f"{index}-{run.name}").write_bytes(run.read_bytes())
     commands = [
         ["report", *map(str, COMMITTED_RUNS), "--out", str(tmp_path / "report")],
-        *(["compare", str(run), str(run), "--config", str(ROOT / "pyproject.toml")] for run in COMMITTED_RUNS),
+        # A run saved before blocks is one block: it is compared as one of a folder of runs.
+        *(["compare", str(run), str(run), "--config", str(ROOT / "pyproject.toml")] for run in COMMITTED_RUNS if "blocks" in run.name or "quick" in run.name),
+        ["compare", str(history), str(history), "--config", str(ROOT / "pyproject.toml")],
         ["history", str(history), "--out", str(tmp_path / "history")],
     ]
     for argv in commands:

@@ -46,7 +46,8 @@ import sys
 from tfvarbench.cli import main
 run = {str(saved_run)!r}
 assert main(["report", run, "--out", {str(tmp_path / "report")!r}]) == 0
-assert main(["compare", run, run]) == 0
+blocked = {str(saved_run.parent.parent.parent / "results" / "examples" / "quick-2cpu.json")!r}
+assert main(["compare", blocked, blocked]) == 0
 assert main(["history", {str(saved_run.parent)!r}, "--out", {str(tmp_path / "history")!r}]) == 0
 loaded = sorted(name for name in sys.modules if name.split(".")[0] == "tensorflow" or name.startswith("tfvarbench.measure"))
 print("LOADED", loaded)

@@ -119,6 +119,8 @@ def machine_differences(baseline: Sequence[Run], current: Sequence[Run]) -> tupl
             "devices": tuple((d.get("name"), d.get("description")) for d in info.get("devices", [])),
             "logical CPUs": info.get("logical_cpus"),
             "TensorFlow build": "CUDA" if build.get("is_cuda_build") else "ROCm" if build.get("is_rocm_build") else "CPU",
+            # Thread pools and pinning change the figures: runs made with other settings are not comparable.
+            "run settings": tuple(sorted((key, str(value)) for key, value in (info.get("settings") or {}).items() if key != "pythonhashseed" and value is not None)),
         }
 
     differences, notes = [], []

@@ -175,7 +175,9 @@ def run_blocks(session: Any, blocks: Sequence[int], total: int, folder: Path, wr
         log = folder / f"block-{block}.log"
         write(f"block {block} of {total}, in a fresh process")
         with log.open("wb") as out:
-            child = subprocess.Popen(child_command(args, block, folder), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            # A fixed hash seed: dict and set layouts, and so the order of work they drive, repeat from block to block.
+            env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
+            child = subprocess.Popen(child_command(args, block, folder), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 code = _wait(child)
             except _Terminated:

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from .cases import PROFILES
 from .hardware import physical_devices, prepare_runtime
 from .setup import Setup, VerificationError
+from .settings import release_affinity
 from .strategies import use_worker_strategy
 from .timing import timed_once
 from .worker_sync import WorkerSync
@@ -73,6 +74,7 @@ def main(
     import tensorflow as tf
 
     # Configuring starts nothing; memory growth must be on before the strategy starts the runtime.
+    release_affinity()  # a block pinned to one core started this worker; the group needs every core
     prepare_runtime(1)
     if device is None:
         device = "GPU:0" if any(found.device_type == "GPU" for found in physical_devices()) else "CPU:0"

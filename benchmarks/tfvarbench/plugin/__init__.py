@@ -4,6 +4,7 @@ The top-level conftest.py only loads this package; each concern is one module be
 """
 pytest_plugins = [
     "tfvarbench.plugin.options",
+    "tfvarbench.plugin.settings",
     "tfvarbench.plugin.params",
     "tfvarbench.plugin.runner",
     "tfvarbench.plugin.fixtures",
