@@ -42,6 +42,7 @@ def test_a_missing_device_is_one_usage_line_naming_it_and_those_present(run_pyte
         (["--logical-cpus", "0"], "ERROR: --logical-cpus must be at least 1, got 0"),
         (["--devices", "gpu"], "ERROR: --devices gpu selects none of: CPU:0"),
         (["--blocks", "0"], "ERROR: --blocks 0: must be at least 1"),
+        (["--threads", "0"], "ERROR: --threads 0: must be at least 1"),
     ],
 )
 def test_bad_options_are_one_usage_line(run_pytest, args: list[str], message: str) -> None:
