@@ -8,7 +8,6 @@ README's table of options says what each one does here; this module makes it so.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 
 import pytest
 
@@ -42,6 +41,15 @@ def _given(config: pytest.Config, name: str) -> bool:
     return (str(value) if name == "benchmark_timer" else value) != defaults[name]
 
 
+def _can_plot() -> bool:
+    """Whether pytest-benchmark's histogram module imports (pygal, pygaljs and what they need)."""
+    try:
+        import pytest_benchmark.histogram  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def check(config: pytest.Config, blocks: int, parent: bool) -> None:
     """Refuse, with one usage line, a pytest-benchmark option this run cannot honour."""
     option = config.option
@@ -51,7 +59,7 @@ def check(config: pytest.Config, blocks: int, parent: bool) -> None:
             f"--benchmark-timer {option.benchmark_timer}: tfvarbench times with its own clock (perf_counter after the"
             " device's queued work is done), which a round needs on a GPU: leave --benchmark-timer out"
         )
-    if option.benchmark_histogram and importlib.util.find_spec("pygal") is None:
+    if option.benchmark_histogram and not _can_plot():
         raise pytest.UsageError("--benchmark-histogram needs pygal and pygaljs: pip install 'pytest-benchmark[histogram]'")
     if option.benchmark_compare_fail and not option.benchmark_compare:
         # pytest-benchmark itself says so only after every case has run.
