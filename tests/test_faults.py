@@ -24,10 +24,11 @@ def _command(process: psutil.Process) -> str:
 
 def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     """A run of the suite in its own session, as a terminal starts it (so signals reach its whole group)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args, "-q", "--results", str(tmp_path / "results")],
-        cwd=ROOT, stdout=(tmp_path / "out.txt").open("w"), stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
+    with (tmp_path / "out.txt").open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args, "-q", "--results", str(tmp_path / "results")],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
 
 
 def _wait_for(what: str, found, timeout: float = 120):
