@@ -43,3 +43,88 @@ def test_benchmark_json_holds_every_blocks_cases(run_pytest, tmp_path: Path, blo
     assert sorted(bench["extra_info"]["block"] for bench in run["benchmarks"]) == sorted([b for b in range(1, blocks + 1)] * 2)
     assert all(bench["extra_info"]["verified"] for bench in run["benchmarks"])
     assert not [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")], "no temporary file is left"
+
+
+# What each pytest-benchmark option does in a run of blocks (--blocks 2) and in one block (README:
+# "pytest-benchmark's options"). "saved": where the run must be saved, relative to the test's folder
+# (None: nothing saved); "usage": the one line a refused option gets; "out": what the terminal shows.
+TABLE = "Name (time in us)"
+TIMER_LINE = (
+    "ERROR: --benchmark-timer time.process_time: tfvarbench times with its own clock (perf_counter after the device's"
+    " queued work is done), which a round needs on a GPU: leave --benchmark-timer out"
+)
+COMPARE = "needs one process, and --blocks 2 runs each block in its own: use tfvarbench compare, or --blocks 1"
+OPTIONS = {
+    "json": (["--benchmark-json", "{tmp}/run.json"], {"saved": "run.json"}),
+    "save": (["--benchmark-save", "mine"], {"saved": "results/*/0001_mine.json"}),
+    "autosave": (["--benchmark-autosave"], {"saved": "results/*/0001_*.json"}),
+    "storage": (["--benchmark-storage", "file://{tmp}/store"], {"saved": "store/*/0001_*.json"}),
+    "save-data": (["--benchmark-save", "mine", "--benchmark-save-data"], {"saved": "results/*/0001_mine.json"}),
+    "columns": (["--benchmark-columns", "min,rounds"], {"out": "Min  ", "not_out": "Median"}),
+    "sort": (["--benchmark-sort", "name"], {"out": TABLE}),
+    "group-by": (["--benchmark-group-by", "func"], {"out": "benchmark 'test_assignment'"}),
+    "name": (["--benchmark-name", "long"], {"out": "benchmarks/bench_assign.py::test_assignment["}),
+    "min-rounds": (["--benchmark-min-rounds", "20"], {"rounds": 20}),
+    "max-time": (["--benchmark-max-time", "0.05"], {"saved": "results/*/0001_*.json"}),
+    "min-time": (["--benchmark-min-time", "0.02"], {"saved": "results/*/0001_*.json"}),
+    "warmup": (["--benchmark-warmup", "off"], {"saved": "results/*/0001_*.json"}),
+    "disable-gc": (["--benchmark-disable-gc"], {"saved": "results/*/0001_*.json"}),
+    "timer": (["--benchmark-timer", "time.process_time"], {"usage": TIMER_LINE}),
+    "only": (["--benchmark-only"], {"saved": "results/*/0001_*.json"}),
+    "skip": (["--benchmark-skip"], {"saved": None, "out": "skipped"}),
+    "disable": (["--benchmark-disable"], {"saved": None, "out": "passed"}),
+    "cprofile": (["--benchmark-cprofile", "tottime"], {"saved": "results/*/0001_*.json", "out": "cProfile (time in s)"}),
+    "compare": (["--benchmark-compare"], {"blocks": {"usage": f"ERROR: --benchmark-compare {COMPARE}"}, "one": {"first": True, "out": "Comparing against benchmarks from"}}),
+    "compare-fail": (
+        ["--benchmark-compare", "--benchmark-compare-fail", "min:1000%"],
+        {"blocks": {"usage": f"ERROR: --benchmark-compare {COMPARE}"}, "one": {"first": True, "out": "Comparing against benchmarks from"}},
+    ),
+}
+
+
+def _histogram_expected() -> dict:
+    try:
+        import pytest_benchmark.histogram  # noqa: F401
+    except ImportError:
+        return {"usage": "ERROR: --benchmark-histogram needs pygal and pygaljs: pip install 'pytest-benchmark[histogram]'"}
+    return {"saved": "hist-*.svg"}
+
+
+OPTIONS["histogram"] = (["--benchmark-histogram", "{tmp}/hist"], _histogram_expected())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["blocks", "one"])
+@pytest.mark.parametrize("option", sorted(OPTIONS))
+def test_each_benchmark_option_does_what_the_readme_says(run_pytest, tmp_path: Path, option: str, mode: str) -> None:
+    args, expected = OPTIONS[option]
+    expected = expected.get(mode, expected)
+    common = ["benchmarks/bench_assign.py", "-k", "assign_add_no_read and scalar", "--devices", "CPU:0", "-q", "--results", str(tmp_path / "results")]
+    if expected.get("first"):  # a run to compare with, saved where the compared run looks
+        assert run_pytest(*common, "--blocks", "1").returncode == 0
+    result = run_pytest(*common, "--blocks", "2" if mode == "blocks" else "1", *[arg.format(tmp=tmp_path) for arg in args])
+    out = result.stdout + result.stderr
+    if "usage" in expected:
+        assert result.returncode == 4 and [line for line in out.splitlines() if line.strip()] == [expected["usage"]]
+        assert not (tmp_path / "results").exists(), "refused before anything ran or was saved"
+        return
+    assert result.returncode == 0, out[-3000:]
+    if "out" in expected:
+        assert expected["out"] in result.stdout
+    assert expected.get("not_out", "\0") not in result.stdout
+    saved = [path for path in tmp_path.glob("**/*.json")]
+    if expected.get("saved", "") is None:
+        assert saved == [], "a run that timed nothing saves nothing"
+        return
+    pattern = expected.get("saved", "results/*/0002_*.json" if expected.get("first") else "results/*/0001_*.json")
+    files = list(tmp_path.glob(pattern))
+    assert len(files) == 1, (pattern, saved)
+    if not pattern.endswith(".json"):
+        return
+    run = json.loads(files[0].read_text())
+    # every block's case, each with all its rounds whatever was asked (a tfvarbench run always keeps them)
+    assert sorted(bench["extra_info"]["block"] for bench in run["benchmarks"]) == ([1, 2] if mode == "blocks" else [1])
+    for bench in run["benchmarks"]:
+        assert bench["extra_info"]["verified"] and len(bench["stats"]["data"]) == bench["stats"]["rounds"]
+        assert bench["stats"]["rounds"] == expected.get("rounds", bench["stats"]["rounds"])
+    assert not [path for path in tmp_path.glob("**/.*.tmp")] + [path for path in tmp_path.glob("**/.tfvarbench-probe-*")]

@@ -185,6 +185,8 @@ def run_blocks(session: Any, blocks: Sequence[int], total: int, folder: Path, wr
         finished = _replay(session, folder / f"block-{block}.reports")
         # 5: the child selected no test; the parent only starts blocks that hold selected tests,
         # so that means the child saw a different selection (a plugin, the cache): not a run.
+        if code < 0:  # killed: by the OOM killer, a user, a CI runner's limit
+            raise BlockFailed(f"block {block} was killed by {signal.Signals(-code).name} after {finished} tests; its log ends:\n{log_tail(log, 20)}")
         if code not in (0, 1) or (finished == 0 and code != 0):
             raise BlockFailed(f"block {block} exited with status {code} after {finished} tests; its log ends:\n{log_tail(log, 20)}")
         if session.shouldfail or session.shouldstop:

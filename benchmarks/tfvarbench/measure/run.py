@@ -52,7 +52,8 @@ def run_case(
     peak = DevicePeak(device)
     rss_before = rss_bytes()
     peak.start()
-    budget = Budget(round_s=profile.round_s, case_s=profile.case_s, min_rounds=profile.min_rounds)
+    # A floor on rounds above the usual cap (--benchmark-min-rounds) raises the cap with it.
+    budget = Budget(round_s=profile.round_s, case_s=profile.case_s, min_rounds=profile.min_rounds, max_rounds=max(Budget.max_rounds, profile.min_rounds))
 
     def build_and_time() -> tuple[float, Any]:
         body = case.build(setup)

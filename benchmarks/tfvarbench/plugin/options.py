@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from ..measure import hardware
 from ..measure.devices import DeviceError, select
 from ..measure.cases import PROFILES
+from .bench_options import budget, check
 from .state import BLOCKS, CHILD_BLOCK, PRESENT, PROFILE, RESULTS, SAVE_TAG, SELECTED, runs_benchmarks
 
 
@@ -59,14 +61,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# Each block runs in a process of its own, with its output in a log: these cannot work there.
-ONE_PROCESS_ONLY = (
-    ("usepdb", "--pdb", "--blocks 1"),
-    ("benchmark_compare", "--benchmark-compare", "tfvarbench compare, or --blocks 1"),
-    ("benchmark_compare_fail", "--benchmark-compare-fail", "tfvarbench compare, or --blocks 1"),
-)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     if config.option.help:
@@ -87,20 +81,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--devices {config.getoption('devices')} selects none of: {', '.join(present)}")
     config.stash[PRESENT] = present
     config.stash[SELECTED] = selected
-    config.stash[PROFILE] = PROFILES[config.getoption("profile")]
+    profile = PROFILES[config.getoption("profile")]
     if config.getoption("workers") < 1:
         raise pytest.UsageError(f"--workers must be at least 1, got {config.getoption('workers')}")
     blocks = config.getoption("blocks")
     if blocks is not None and blocks < 1:
         raise pytest.UsageError(f"--blocks {blocks}: must be at least 1")
     if blocks is None:  # a correctness run (--benchmark-disable) needs each case once
-        blocks = 1 if config.getoption("benchmark_disable") else config.stash[PROFILE].blocks
+        blocks = 1 if config.getoption("benchmark_disable") else profile.blocks
     config.stash[BLOCKS] = blocks
+    config.stash[PROFILE] = budget(config, profile)
     child_block = config.getoption("tfvarbench_block")
-    if blocks > 1 and runs_benchmarks(config) and child_block is None:
-        for name, flag, instead in ONE_PROCESS_ONLY:
-            if getattr(config.option, name, None):
-                raise pytest.UsageError(f"{flag} needs one process, and --blocks {blocks} runs each block in its own: use {instead}")
+    check(config, blocks, parent=runs_benchmarks(config) and child_block is None)
     results = Path(config.getoption("results") or config.rootpath / "results").resolve()
     config.stash[RESULTS] = results
 
@@ -111,15 +103,43 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.stash[CHILD_BLOCK] = child_block
         option.benchmark_save = option.benchmark_autosave = None
+        option.benchmark_histogram = None  # the parent makes it from the merged run
         start_child(config, Path(config.getoption("tfvarbench_out")), child_block)
         return
 
-    # Runs of the suite are saved with their raw rounds, unless the user chose where and how.
-    if runs_benchmarks(config) and not (option.benchmark_save or option.benchmark_autosave or option.benchmark_json):
+    if not runs_benchmarks(config):
+        return
+    # A run of the suite is always saved with its rounds (compare, the report and the blocks' merge
+    # need them), into --results unless --benchmark-storage says where; --benchmark-json alone saves
+    # only that file.
+    option.benchmark_save_data = True
+    if not (option.benchmark_save or option.benchmark_autosave or option.benchmark_json):
         from pytest_benchmark.utils import get_tag
 
         option.benchmark_autosave = get_tag()
-        option.benchmark_save_data = True
-        if option.benchmark_storage == "file://./.benchmarks":
-            option.benchmark_storage = f"file://{results}"
-        config.stash[SAVE_TAG] = option.benchmark_autosave
+    save = option.benchmark_save or option.benchmark_autosave
+    if not save or config.getoption("benchmark_disable"):  # a correctness run saves nothing
+        return
+    if option.benchmark_storage == "file://./.benchmarks":
+        option.benchmark_storage = f"file://{results}"
+    config.stash[SAVE_TAG] = save
+    # Checked before any block runs: a run that cannot be saved would be timed for nothing.
+    storage = option.benchmark_storage
+    folders = {"--results": results}
+    if storage.startswith("file://") and Path(storage[len("file://"):]).resolve() != results:
+        folders["--benchmark-storage"] = Path(storage[len("file://"):]).resolve()
+    for flag, folder in folders.items():
+        problem = unwritable(folder)
+        if problem:
+            raise pytest.UsageError(f"{flag} {folder}: cannot save the run there: {problem}")
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why no file can be written in `folder` (made if missing), or None when one can."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tfvarbench-probe-"):
+            pass
+    except OSError as error:
+        return error.strerror or str(error)
+    return None

@@ -4,6 +4,7 @@ The processes themselves (starting, replaying reports, stopping) are tfvarbench.
 """
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -86,9 +87,40 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
             session.testsfailed += 1
             return True
         merged = merge_saved(saved)
-        if merged is not None and save:
+    if merged is None:
+        return True
+    _show(config, bench_session, merged)
+    try:
+        if save:
             write(f"the blocks' cases merged into one run ({len(saved)} of {len(blocks)} blocks saved cases)")  # and ends the progress line the storage's log would join
-            bench_session.storage.save(merged, save)
-        if merged is not None and json_out is not None:
+            _save(bench_session.storage, merged, save)
+        if json_out is not None:
             write_json(json_out, merged)
+    except OSError as error:  # a folder that went away or filled up since the run started
+        write(f"run not saved: cannot write {error.filename or 'the run'}: {error.strerror or error}", red=True)
+        session.testsfailed += 1
     return True
+
+
+def _save(storage: Any, run: dict[str, Any], tag: str) -> None:
+    """Save `run` where pytest-benchmark's storage.save() would, whole or not at all."""
+    from ..runs.files import atomic_write
+
+    # The next number and the machine's folder, as storage.save() names its file (no public way to ask).
+    target = storage.get(f"{storage._next_num}_{tag}.json")  # noqa: SLF001
+    atomic_write(target, json.dumps(run, indent=4))
+    storage.logger.info(f"Saved benchmark data in: {target}")
+
+
+def _show(config: pytest.Config, bench_session: Any, run: dict[str, Any]) -> None:
+    """Give pytest-benchmark the merged run's cases, so its table, histogram and cProfile lists show every block.
+
+    They are flattened as pytest-benchmark flattens a saved run for its own compare command, and
+    grouped by its hook, so --benchmark-columns, -sort, -group-by, -name and -histogram apply.
+    """
+    flat = []
+    for bench in run["benchmarks"]:
+        bench = {**bench, **bench["stats"], "path": None, "source": None}
+        del bench["stats"]
+        flat.append(bench)
+    bench_session.groups = config.hook.pytest_benchmark_group_stats(config=config, benchmarks=flat, group_by=bench_session.group_by)
