@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from tfvarbench.measure import PROFILES, Family, Setup, VerificationError, repeated_add
 from tfvarbench.measure.run import run_case
-from tfvarbench.measure.timing import Budget, measure
+from tfvarbench.measure.rounds import measure
+from tfvarbench.measure.timing import Budget
 
 QUICK = PROFILES["quick"]
 

@@ -14,7 +14,8 @@ from .cases import Case, Profile
 from .devices import kind
 from .memory import DevicePeak, rss_bytes
 from .setup import Setup, Unsupported, VerificationError
-from .timing import Budget, loop_cost, measure, on_shallow_stack, timed_once
+from .rounds import hand_over, loop_cost, measure, on_shallow_stack
+from .timing import Budget, timed_once
 
 __all__ = ["run_case", "worker_case"]
 
@@ -59,7 +60,7 @@ def run_case(
         body = case.build(setup)
         # The first call is timed on its own: it pays kernel selection, tracing or XLA compilation.
         first_call_s, _ = timed_once(body)
-        return first_call_s, measure(benchmark, body, budget)
+        return first_call_s, measure(benchmark, body, budget, device)
 
     try:
         first_call_s, timing = on_shallow_stack(build_and_time, device)
@@ -80,7 +81,7 @@ def run_case(
         peak_device_bytes=peak.peak(), rss_growth_bytes=rss_bytes() - rss_before, calls=calls,
         iterations=plan.iterations if plan else None, rounds=plan.rounds if plan else None,
         sync_s=plan.sync_s if plan else None, sync_fraction=plan.sync_fraction if plan else None,
-        profile=profile.name, gc="off", stack="shallow thread", harness_s=loop_cost(), **setup.info,
+        profile=profile.name, gc="off", stack="fresh thread, 2 frames", harness_s=loop_cost(), **setup.info,
     )
     benchmark.extra_info.update(record)
     return record
@@ -111,8 +112,6 @@ def worker_case(benchmark: Any, case: Case, size: str, dtype: str, block: int, p
         worker_medians_s=[median_of(entry) for entry in entries], **chief["info"],
     )
     if chief.get("data") and not benchmark.disabled:
-        stats = benchmark._make_stats(chief["iterations"])  # noqa: SLF001 (no public way to add rounds timed in another process)
-        for per_call in chief["data"]:
-            stats.update(per_call * chief["iterations"])  # update() divides a round's time by iterations
+        hand_over(benchmark, chief["data"], chief["iterations"])
     benchmark.extra_info.update(record)
     return record

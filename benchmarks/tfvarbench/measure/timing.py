@@ -1,19 +1,14 @@
 """How a case is timed: on a shallow stack, gc off, with a clock that waits for device work, calibrated rounds, counted calls."""
 from __future__ import annotations
 
-import functools
-import gc
 import math
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-__all__ = ["Budget", "Plan", "Timing", "calibrate", "loop_cost", "measure", "on_shallow_stack", "sync_cost", "synced_clock", "timed_once"]
-
-T = TypeVar("T")
+__all__ = ["Budget", "Plan", "Timing", "calibrate", "pedantic_calls", "sync_cost", "synced_clock", "timed_once"]
 
 
 def _sync() -> None:
@@ -70,69 +65,6 @@ class Timing:
     result: Any
 
 
-def on_shallow_stack(work: Callable[[], T], device: str | None = None) -> T:
-    """Run `work()` in a fresh thread, inside `tf.device(device)`, with gc off; return what it returns.
-
-    Why: TensorFlow's eager fast path costs more the deeper the caller's Python stack (here an
-    eager assign_add took 14 µs from a plain script and 18.6 µs from inside a pytest test, and
-    14.6 µs again from a thread started in that test). A fresh thread's stack starts at
-    threading's bootstrap, so every case is timed at the same shallow depth whatever pytest,
-    pytest-benchmark and the harness add above it. Device scopes (and tapes, strategy scopes)
-    are thread-local, so the device is entered again in the thread. gc is off for the whole
-    measurement (first call, calibration, warm-up, rounds), so no round pays a collection.
-    """
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            if device is None:
-                outcome["result"] = work()
-            else:
-                import tensorflow as tf
-
-                with tf.device(device):
-                    outcome["result"] = work()
-        except BaseException as error:  # noqa: BLE001 (re-raised in the caller's thread)
-            outcome["error"] = error
-        finally:
-            if enabled:
-                gc.enable()
-
-    thread = threading.Thread(target=run, name="tfvarbench-timing", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
-
-
-@functools.lru_cache(maxsize=1)
-def loop_cost(rounds: int = 15, calls: int = 20_000) -> float:
-    """What the timing loop itself costs per call, once per process: an empty body timed the way bodies are.
-
-    The loop is built as pytest-benchmark's pedantic runner builds it (`for _ in range: f(*args,
-    **kwargs)`), on a shallow stack with gc off; the median of `rounds` rounds, in seconds.
-    """
-
-    def empty() -> None:
-        return None
-
-    def time_rounds() -> float:
-        args: tuple = ()
-        kwargs: dict = {}
-        samples = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            for _ in range(calls):
-                empty(*args, **kwargs)
-            samples.append((time.perf_counter() - start) / calls)
-        return statistics.median(samples)
-
-    return on_shallow_stack(time_rounds)
-
-
 def sync_cost(samples: int = 50, clock: Callable[[], float] = time.perf_counter) -> float:
     """Median cost of one device synchronisation, in seconds."""
     costs = []
@@ -170,7 +102,7 @@ def calibrate(body: Callable[[], Any], budget: Budget, sync_s: float, clock: Cal
     return Plan(iterations, rounds, warmup_rounds, elapsed, sync_s, calls)
 
 
-def _pedantic_calls(benchmark: Any, plan: Plan) -> int:
+def pedantic_calls(benchmark: Any, plan: Plan) -> int:
     """Calls pytest-benchmark's pedantic() makes of the target for this plan.
 
     pedantic() calls the target once more after looped rounds to return a result, and again under
@@ -183,16 +115,3 @@ def _pedantic_calls(benchmark: Any, plan: Plan) -> int:
         loops = getattr(benchmark, "cprofile_loops", None)
         calls += plan.iterations if loops is None else loops
     return calls
-
-
-def measure(benchmark: Any, body: Callable[[], Any], budget: Budget) -> Timing:
-    """Time `body` with pytest-benchmark's pedantic mode on a calibrated plan.
-
-    With benchmarks disabled (--benchmark-disable) the body runs exactly once, unmeasured, which
-    is what the correctness run of the suite wants.
-    """
-    if benchmark.disabled:
-        return Timing(calls=1, plan=None, result=benchmark.pedantic(body))
-    plan = calibrate(body, budget, sync_cost())
-    result = benchmark.pedantic(body, rounds=plan.rounds, warmup_rounds=plan.warmup_rounds, iterations=plan.iterations)
-    return Timing(calls=plan.calibration_calls + _pedantic_calls(benchmark, plan), plan=plan, result=result)

@@ -1,0 +1,132 @@
+"""Where a case's calls are made: fresh threads, so the caller's Python stack is shallow and the same for every case.
+
+Why: TensorFlow's eager fast path costs more the deeper the caller's Python stack (here an eager
+assign_add took 14 µs from a plain script and 18.6 µs from inside a pytest test, and 14.6 µs again
+from a thread started in that test). A thread's stack starts empty, so whatever pytest,
+pytest-benchmark and the harness add above a case, its body is called from the same depth:
+building, the first call and calibration in one fresh thread (`on_shallow_stack`), and every
+warm-up and timed round from the top frame of another (`run_rounds`), one frame below the
+thread's start, as shallow as a plain script's loop. Device scopes (like tapes and strategy
+scopes) are thread-local, so each thread enters the case's device again. gc is off throughout.
+"""
+from __future__ import annotations
+
+import _thread
+import functools
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any, TypeVar
+
+from .timing import Budget, Plan, Timing, calibrate, pedantic_calls, sync_cost, synced_clock
+
+__all__ = ["hand_over", "loop_cost", "measure", "on_shallow_stack", "run_rounds"]
+
+T = TypeVar("T")
+
+
+def _in_fresh_thread(target: Callable[..., None], *args: Any) -> dict[str, Any]:
+    """Run target(*args, outcome) in a new thread (no Python frames above it) and wait; re-raise what it raised."""
+    outcome: dict[str, Any] = {}
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def start() -> None:
+        enabled = gc.isenabled()
+        gc.disable()  # no call pays a collection; process-wide, so restored by the thread that turned it off
+        try:
+            target(*args, outcome)
+        except BaseException as error:  # noqa: BLE001 (re-raised in the caller's thread)
+            outcome["error"] = error
+        finally:
+            if enabled:
+                gc.enable()
+            done.release()
+
+    _thread.start_new_thread(start, ())
+    done.acquire()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome
+
+
+def _device_scope(device: str | None) -> Any:
+    if device is None:
+        return nullcontext()
+    import tensorflow as tf
+
+    return tf.device(device)
+
+
+def _work(work: Callable[[], Any], device: str | None, outcome: dict[str, Any]) -> None:
+    with _device_scope(device):
+        outcome["result"] = work()
+
+
+def on_shallow_stack(work: Callable[[], T], device: str | None = None) -> T:
+    """Run `work()` in a fresh thread, inside `tf.device(device)`, with gc off; return what it returns."""
+    return _in_fresh_thread(_work, work, device)["result"]
+
+
+def _rounds(body: Callable[[], Any], plan: Plan, clock: Callable[[], float], device: str | None, outcome: dict[str, Any]) -> None:
+    # This is the thread's first frame ("start" only calls it): the body is called from here, at depth 2.
+    with _device_scope(device):
+        result, data = None, []
+        for _ in range(plan.warmup_rounds):
+            for _ in range(plan.iterations):
+                result = body()
+        for _ in range(plan.rounds):
+            started = clock()
+            for _ in range(plan.iterations):
+                result = body()
+            data.append((clock() - started) / plan.iterations)
+    outcome.update(data=data, result=result)
+
+
+def run_rounds(body: Callable[[], Any], plan: Plan, device: str | None = None, clock: Callable[[], float] = synced_clock) -> tuple[list[float], Any]:
+    """Warm-up rounds, then timed rounds of `plan.iterations` calls; (seconds per call of each round, the last result)."""
+    outcome = _in_fresh_thread(_rounds, body, plan, clock, device)
+    return outcome["data"], outcome["result"]
+
+
+def hand_over(benchmark: Any, data: list[float], iterations: int) -> None:
+    """Give rounds timed here to pytest-benchmark, as its own, so its tables and saved JSON hold them.
+
+    pytest-benchmark has no public way to accept rounds timed by another loop: its stats object
+    (`_make_stats`) is the one it fills itself, and `_mode` is how it knows the fixture was used.
+    """
+    stats = benchmark._make_stats(iterations)  # noqa: SLF001
+    for per_call in data:
+        stats.update(per_call * iterations)  # update() divides a round's time by iterations
+    benchmark._mode = "tfvarbench rounds"  # noqa: SLF001
+
+
+@functools.lru_cache(maxsize=1)
+def loop_cost(rounds: int = 15, calls: int = 20_000) -> float:
+    """What the rounds loop itself costs per call, once per process: an empty body through `run_rounds`."""
+
+    def empty() -> None:
+        return None
+
+    data, _ = run_rounds(empty, Plan(calls, rounds, 1, 0.0, 0.0, 0), clock=time.perf_counter)
+    return statistics.median(data)
+
+
+def measure(benchmark: Any, body: Callable[[], Any], budget: Budget, device: str | None = None) -> Timing:
+    """Time `body` on a calibrated plan, its rounds in a thread of their own (rounds.py), into pytest-benchmark's stats.
+
+    With benchmarks disabled (--benchmark-disable) the body runs exactly once, unmeasured, which
+    is what the correctness run of the suite wants. Under --benchmark-cprofile the rounds go
+    through pytest-benchmark's pedantic(), which profiles them (its loop is a few frames deeper).
+    """
+    if benchmark.disabled:
+        return Timing(calls=1, plan=None, result=benchmark.pedantic(body))
+    plan = calibrate(body, budget, sync_cost())
+    if getattr(benchmark, "cprofile", False):
+        result = benchmark.pedantic(body, rounds=plan.rounds, warmup_rounds=plan.warmup_rounds, iterations=plan.iterations)
+        return Timing(calls=plan.calibration_calls + pedantic_calls(benchmark, plan), plan=plan, result=result)
+    data, result = run_rounds(body, plan, device)
+    hand_over(benchmark, data, plan.iterations)
+    return Timing(calls=plan.calibration_calls + (plan.warmup_rounds + plan.rounds) * plan.iterations, plan=plan, result=result)
