@@ -34,7 +34,7 @@ class Budget:
 
     round_s: float = 0.01
     case_s: float = 0.3
-    warmup_s: float = 0.05
+    warmup_s: float = 0.02  # calibration has already run the body for a round or more
     min_rounds: int = 15
     max_rounds: int = 1000
     max_sync_fraction: float = 0.01
