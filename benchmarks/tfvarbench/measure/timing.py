@@ -1,4 +1,4 @@
-"""How a case is timed: on a shallow stack, gc off, with a clock that waits for device work, calibrated rounds, counted calls."""
+"""How a case is timed: a clock that waits for device work, round calibration, and call counting (the calls are made in rounds.py)."""
 from __future__ import annotations
 
 import math

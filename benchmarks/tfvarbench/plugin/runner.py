@@ -89,7 +89,8 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         merged = merge_saved(saved)
     if merged is None:
         return True
-    _show(config, bench_session, merged)
+    if _asked_for_tables(config):  # otherwise the run ends with tfvarbench's short summary, not 500 rows
+        _show(config, bench_session, merged)
     try:
         if save:
             write(f"the blocks' cases merged into one run ({len(saved)} of {len(blocks)} blocks saved cases)")  # and ends the progress line the storage's log would join
@@ -110,6 +111,15 @@ def _save(storage: Any, run: dict[str, Any], tag: str) -> None:
     target = storage.get(f"{storage._next_num}_{tag}.json")  # noqa: SLF001
     atomic_write(target, json.dumps(run, indent=4))
     storage.logger.info(f"Saved benchmark data in: {target}")
+
+
+# pytest-benchmark's options that shape its own table, histogram or profile lists.
+TABLE_OPTIONS = ("--benchmark-columns", "--benchmark-sort", "--benchmark-group-by", "--benchmark-name", "--benchmark-histogram", "--benchmark-cprofile")
+
+
+def _asked_for_tables(config: pytest.Config) -> bool:
+    """Whether the user asked for pytest-benchmark's own tables, by giving one of the options that shape them."""
+    return any(arg.split("=", 1)[0] in TABLE_OPTIONS for arg in config.invocation_params.args)
 
 
 def _show(config: pytest.Config, bench_session: Any, run: dict[str, Any]) -> None:
