@@ -191,13 +191,18 @@ def test_a_damaged_run_is_one_line_and_status_2(damage: Damage, command: str, sa
 def test_the_committed_runs_load_with_every_command(tmp_path: Path) -> None:
     history = tmp_path / "runs"
     history.mkdir()
+    unblocked = tmp_path / "unblocked"  # runs saved before blocks are one block each: two make a side
+    unblocked.mkdir()
     for index, run in enumerate(COMMITTED_RUNS):
         (history / f"{index}-{run.name}").write_bytes(run.read_bytes())
+        if "blocks" not in run.name and "quick" not in run.name:
+            for copy in (1, 2):
+                (unblocked / f"{copy}-{run.name}").write_bytes(run.read_bytes())
     commands = [
         ["report", *map(str, COMMITTED_RUNS), "--out", str(tmp_path / "report")],
         # A run saved before blocks is one block: it is compared as one of a folder of runs.
         *(["compare", str(run), str(run), "--config", str(ROOT / "pyproject.toml")] for run in COMMITTED_RUNS if "blocks" in run.name or "quick" in run.name),
-        ["compare", str(history), str(history), "--config", str(ROOT / "pyproject.toml")],
+        ["compare", str(unblocked), str(unblocked), "--config", str(ROOT / "pyproject.toml")],
         ["history", str(history), "--out", str(tmp_path / "history")],
     ]
     for argv in commands:

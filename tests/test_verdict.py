@@ -145,17 +145,13 @@ def _block_medians(path: Path) -> dict[str, list[float]]:
 
 
 def test_the_two_committed_baseline_runs_flag_nothing_against_each_other() -> None:
-    """A/A on 171 real cases, 3 blocks each. With the spread of both runs as history, nothing is flagged.
-
-    From their own six blocks alone one case is: a mirrored case whose three run-2 blocks all sat 35%
-    above its three run-1 blocks (1% apart). One run a side cannot tell such a run-long state from
-    a change; a history of baseline runs can, which is what `spread` is for.
-    """
+    """A/A on 175 real cases (two pinned quick runs of this code, back to back), 3 blocks each: nothing
+    is flagged, from their own blocks alone or with the spread of both runs as history."""
     before = _block_medians(BASELINES / "quick-2cpu-blocks-run1.json")
     after = _block_medians(BASELINES / "quick-2cpu-blocks-run2.json")
-    assert len(before) == len(after) == 171 and before.keys() == after.keys()
+    assert len(before) == len(after) == 175 and before.keys() == after.keys()
     assert all(len(b) == 3 for b in [*before.values(), *after.values()])
     informed = {name: judge(before[name], after[name], spread=estimate_spread([before[name], after[name]])) for name in before}
     assert [name for name, v in informed.items() if flagged(v)] == []
     alone = {name: judge(before[name], after[name]) for name in before}
-    assert [name for name, v in alone.items() if flagged(v)] == ["test_mirrored[assign_add_mean-1Ki-float32-CPU:0+CPU:1]"]
+    assert [name for name, v in alone.items() if flagged(v)] == []
