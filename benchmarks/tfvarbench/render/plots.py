@@ -86,6 +86,13 @@ def _log_axes(axis: Any, sizes: Sequence[float], low: float, high: float) -> Non
     axis.grid(True, which="major", alpha=0.3)
 
 
+def _grid(plt: Any, panels: int, panel_height: float) -> tuple[Any, Any]:
+    """A figure of up to three panels a row, laid out so titles and labels never overlap."""
+    columns = min(3, panels)
+    rows = math.ceil(panels / columns)
+    return plt.subplots(rows, columns, figsize=(4.6 * columns, panel_height * rows + 0.4), squeeze=False, layout="constrained")
+
+
 def size_chart(family: str, cases: Sequence[dict[str, Any]], fits: dict[tuple, Fit]) -> dict[str, bytes]:
     """One panel per op/variant/mode/dtype of the family: median time vs bytes, a line per device
     (and per replica count, for replicated families, so the panel shows cost growing with replicas);
@@ -97,9 +104,7 @@ def size_chart(family: str, cases: Sequence[dict[str, Any]], fits: dict[tuple, F
     panels = {key: members for key, members in panels.items() if len({c["size"] for c in members}) >= 2}
     if not panels:
         return {}
-    columns = min(3, len(panels))
-    rows = math.ceil(len(panels) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.3 * rows + 0.4), squeeze=False, layout="constrained")
+    figure, axes = _grid(plt, len(panels), 3.3)
     for axis, ((op, variant, mode, dtype), members) in zip(axes.flat, panels.items()):
         lines: dict[tuple, list[dict[str, Any]]] = {}
         for case in members:
@@ -152,9 +157,7 @@ def modes_chart(cases: Sequence[dict[str, Any]]) -> dict[str, bytes]:
     groups = {key: per_device for key, per_device in groups.items() if any(len(modes) > 1 for modes in per_device.values())}
     if not groups:
         return {}
-    columns = min(3, len(groups))
-    rows = math.ceil(len(groups) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.2 * rows + 0.4), squeeze=False, layout="constrained")
+    figure, axes = _grid(plt, len(groups), 3.2)
     for axis, ((op, variant, dtype, size), per_device) in zip(axes.flat, groups.items()):
         devices = sorted(per_device)
         unit, scale = column_unit(c["median_s"] for modes in per_device.values() for c in modes.values())
