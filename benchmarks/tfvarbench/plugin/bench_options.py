@@ -1,7 +1,7 @@
 """pytest-benchmark's own options in a tfvarbench run: each one honoured, accepted, or refused before anything runs.
 
 tfvarbench times every case itself (calibrated rounds from the --profile budget, a clock that
-waits for device work, gc off) and hands pytest-benchmark finished rounds through pedantic(), so
+waits for device work, gc off) and hands pytest-benchmark the finished rounds, so
 pytest-benchmark's timing options cannot mean what they mean for an ordinary benchmark. The
 README's table of options says what each one does here; this module makes it so.
 """
@@ -54,7 +54,7 @@ def check(config: pytest.Config, blocks: int, parent: bool) -> None:
     """Refuse, with one usage line, a pytest-benchmark option this run cannot honour."""
     option = config.option
     if _given(config, "benchmark_timer"):
-        # pytest-benchmark's timer would never be read: pedantic() rounds are timed by tfvarbench's clock.
+        # pytest-benchmark's timer would never be read: every round is timed by tfvarbench's clock.
         raise pytest.UsageError(
             f"--benchmark-timer {option.benchmark_timer}: tfvarbench times with its own clock (perf_counter after the"
             " device's queued work is done), which a round needs on a GPU: leave --benchmark-timer out"
