@@ -123,6 +123,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if option.benchmark_storage == "file://./.benchmarks":
         option.benchmark_storage = f"file://{results}"
     config.stash[SAVE_TAG] = save
+    storage_dir = Path(option.benchmark_storage[len("file://"):]).resolve() if option.benchmark_storage.startswith("file://") else None
+    if option.benchmark_compare and storage_dir is not None and not storage_dir.is_relative_to(Path.cwd()):
+        # pytest-benchmark names compared runs relative to the current folder and fails on any other.
+        raise pytest.UsageError(f"--benchmark-compare reads saved runs only under the current folder, not {storage_dir}: use tfvarbench compare")
     # Checked before any block runs: a run that cannot be saved would be timed for nothing.
     storage = option.benchmark_storage
     folders = {"--results": results}
