@@ -119,9 +119,12 @@ class WorkerGroup:
         try:
             while True:
                 codes = [process.poll() for process in self.processes]
-                for index, code in enumerate(codes):
-                    if code not in (None, 0):
-                        raise WorkerFailed(f"worker {index} exited with status {code}; its log ends:\n{log_tail(self.log_path(index))}")
+                failed = [index for index, code in enumerate(codes) if code not in (None, 0)]
+                if failed:
+                    # A worker killed by a signal is the cause; the others then fail in their collectives
+                    # within moments (and exit 1 naming that), often by the same poll: name the cause.
+                    index = min(failed, key=lambda i: (codes[i] >= 0, i))
+                    raise WorkerFailed(f"worker {index} exited with status {codes[index]}; its log ends:\n{log_tail(self.log_path(index))}")
                 if all(code == 0 for code in codes):
                     break
                 if time.monotonic() > deadline:
