@@ -38,19 +38,25 @@ def test_killing_a_worker_mid_run_fails_the_group_with_its_log_and_leaves_no_pro
     assert worker_processes() == []
 
 
-def test_a_hung_worker_is_killed_at_the_timeout(tmp_path: Path) -> None:
-    hangs = tmp_path / "bench_hangs.py"
-    hangs.write_text(textwrap.dedent('''
+def _worker_1_family(folder: Path, case: str, worker_1_does: str) -> Path:
+    """A family module of one scalar case whose build, in worker 1 only, runs `worker_1_does`."""
+    module = folder / f"bench_{case}.py"
+    module.write_text(textwrap.dedent(f'''
         import json, os, time
         from tfvarbench.measure import Family
-        family = Family("hangs", sizes=("scalar",))
+        family = Family("{case}", sizes=("scalar",))
 
-        @family.case("sleep", "worker 1 never returns")
-        def sleep(s):
+        @family.case("{case}", "worker 1 misbehaves while building")
+        def {case}(s):
             if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
-                time.sleep(3600)
+                {worker_1_does}
             return lambda: None
     '''))
+    return module
+
+
+def test_a_hung_worker_is_killed_at_the_timeout(tmp_path: Path) -> None:
+    hangs = _worker_1_family(tmp_path, "sleep", "time.sleep(3600)")
     group = WorkerGroup(2, hangs, "quick", tmp_path / "logs", timeout_s=20)
     started = time.monotonic()
     with pytest.raises(WorkerFailed, match=r"still running after 20 s"):
@@ -74,18 +80,7 @@ def test_free_ports_are_distinct() -> None:
 
 
 def test_a_case_raising_in_one_worker_fails_the_group_promptly_naming_the_error(tmp_path: Path) -> None:
-    raises = tmp_path / "bench_raises.py"
-    raises.write_text(textwrap.dedent('''
-        import json, os
-        from tfvarbench.measure import Family
-        family = Family("raises", sizes=("scalar",))
-
-        @family.case("boom", "worker 1 raises while building")
-        def boom(s):
-            if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
-                raise RuntimeError("boom in worker 1")
-            return lambda: None
-    '''))
+    raises = _worker_1_family(tmp_path, "boom", 'raise RuntimeError("boom in worker 1")')
     group = WorkerGroup(2, raises, "quick", tmp_path / "logs", timeout_s=600)
     started = time.monotonic()
     with pytest.raises(WorkerFailed) as failure:

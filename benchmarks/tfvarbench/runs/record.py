@@ -7,6 +7,7 @@ after loading: with its statistics, its blocks pooled, and its run's labels.
 """
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
@@ -111,11 +112,17 @@ class SavedCase(CaseRecord, total=False):
 
 def make_record(identity: CaseIdentity, **measured: Any) -> CaseRecord:
     """The one way a record is made, for a case timed in this process and for one timed in workers alike."""
+    record = {**identity, **measured}
+    _record_adapter().validate_python(record)  # what no reader would accept is never saved
+    return record  # type: ignore[return-value]
+
+
+@functools.cache
+def _record_adapter() -> Any:
+    """The record's validator, built once per process (building one compiles its schema)."""
     from pydantic import TypeAdapter
 
-    record = {**identity, **measured}
-    TypeAdapter(CaseRecord).validate_python(record)  # what no reader would accept is never saved
-    return record  # type: ignore[return-value]
+    return TypeAdapter(CaseRecord)
 
 
 def identity_of(case: dict[str, Any], leave_out: tuple[str, ...] = ()) -> tuple:
