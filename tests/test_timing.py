@@ -44,39 +44,22 @@ def test_slow_bodies_get_one_iteration_and_the_minimum_rounds() -> None:
     assert (plan.iterations, plan.rounds, plan.calibration_calls) == (1, 15, 1)
 
 
+def test_a_first_call_time_starts_the_search_near_the_answer_and_it_still_lands() -> None:
+    clock = FakeClock(per_call=1e-5)
+    cold = calibrate(clock.body, Budget(round_s=0.01, case_s=0.2), sync_s=1e-6, clock=clock)
+    warm = calibrate(clock.body, Budget(round_s=0.01, case_s=0.2), sync_s=1e-6, clock=clock, first_call_s=3e-5)
+    assert warm.round_s >= 0.01 and warm.calibration_calls < cold.calibration_calls
+    assert warm.iterations <= 1.5 * 0.01 / 1e-5  # no overshoot past a step of the search
+    slow_start = calibrate(clock.body, Budget(round_s=0.01, case_s=0.2), sync_s=1e-6, clock=clock, first_call_s=0.5)
+    assert slow_start.round_s >= 0.01  # a first call slower than a round starts at one call
+
+
 def test_pedantic_call_count_includes_the_result_call_and_cprofile() -> None:
     plan = Plan(iterations=10, rounds=5, warmup_rounds=2, round_s=0.01, sync_s=0.0, calibration_calls=0)
     assert pedantic_calls(SimpleNamespace(cprofile=False), plan) == 71
     assert pedantic_calls(SimpleNamespace(cprofile=True, cprofile_loops=None), plan) == 81
     single = Plan(iterations=1, rounds=5, warmup_rounds=2, round_s=0.01, sync_s=0.0, calibration_calls=0)
     assert pedantic_calls(SimpleNamespace(cprofile=False), single) == 7
-
-
-def test_every_round_calls_the_body_from_the_same_shallow_depth_however_deep_the_caller() -> None:
-    import sys
-    import time
-
-    from tfvarbench.measure.rounds import run_rounds
-
-    def depth_seen(caller_depth: int) -> set[int]:
-        depths: set[int] = set()
-
-        def body() -> None:
-            frame, depth = sys._getframe(), 0
-            while frame is not None:
-                depth, frame = depth + 1, frame.f_back
-            depths.add(depth)
-
-        def descend(n: int) -> None:
-            if n:
-                return descend(n - 1)
-            run_rounds(body, Plan(iterations=3, rounds=2, warmup_rounds=1, round_s=0.0, sync_s=0.0, calibration_calls=0), clock=time.perf_counter)
-
-        descend(caller_depth)
-        return depths
-
-    shallow, deep = depth_seen(0), depth_seen(60)
-    assert shallow == deep and max(shallow) <= 3  # the body, the rounds loop, the thread's start
 
 
 def test_rounds_run_the_plan_and_return_the_last_result() -> None:

@@ -39,7 +39,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", ("scalar", "1Ki", "1Mi"), ("float32",), round_s=0.01, case_s=0.07, min_rounds=8, blocks=3),
+    "quick": Profile("quick", ("scalar", "1Ki", "1Mi"), ("float32",), round_s=0.005, case_s=0.05, min_rounds=10, blocks=3),
     "full": Profile(
         "full",
         ("scalar", "1Ki", "64Ki", "1Mi", "16Mi"),

@@ -5,9 +5,10 @@ assign_add took 14 µs from a plain script and 18.6 µs from inside a pytest tes
 from a thread started in that test). A thread's stack starts empty, so whatever pytest,
 pytest-benchmark and the harness add above a case, its body is called from the same depth:
 building, the first call and calibration in one fresh thread (`on_shallow_stack`), and every
-warm-up and timed round from the top frame of another (`run_rounds`), one frame below the
-thread's start, as shallow as a plain script's loop. Device scopes (like tapes and strategy
-scopes) are thread-local, so each thread enters the case's device again. gc is off throughout.
+warm-up and timed round from the top frame of another (`run_passes`, `run_rounds`), one frame
+below the thread's start, as shallow as a plain script's loop. Device scopes (like tapes and
+strategy scopes) are thread-local, so each thread enters the case's device again. gc is off
+throughout.
 """
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ import statistics
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .timing import Budget, Plan, Timing, calibrate, pedantic_calls, sync_cost, synced_clock
 
-__all__ = ["hand_over", "loop_cost", "measure", "on_shallow_stack", "run_rounds"]
+__all__ = ["Slot", "hand_over", "loop_cost", "measure", "on_shallow_stack", "run_passes", "run_rounds"]
 
 T = TypeVar("T")
 
@@ -70,25 +72,68 @@ def on_shallow_stack(work: Callable[[], T], device: str | None = None) -> T:
     return _in_fresh_thread(_work, work, device)["result"]
 
 
-def _rounds(body: Callable[[], Any], plan: Plan, clock: Callable[[], float], device: str | None, outcome: dict[str, Any]) -> None:
-    # This is the thread's first frame ("start" only calls it): the body is called from here, at depth 2.
-    with _device_scope(device):
-        result, data = None, []
-        for _ in range(plan.warmup_rounds):
-            for _ in range(plan.iterations):
-                result = body()
-        for _ in range(plan.rounds):
-            started = clock()
-            for _ in range(plan.iterations):
-                result = body()
-            data.append((clock() - started) / plan.iterations)
-    outcome.update(data=data, result=result)
+@dataclass
+class Slot:
+    """One case's place in the passes: its body, the calls a round makes, and what its rounds found.
+
+    A body that raises stops taking part; the error is kept for its case to report (the other
+    cases of the passes go on).
+    """
+
+    body: Callable[[], Any]
+    iterations: int
+    warmup_rounds: int = 0
+    device: str | None = None
+    data: list[float] = field(default_factory=list)
+    result: Any = None
+    calls: int = 0
+    error: BaseException | None = None
+
+
+def _passes(slots: list[Slot], rounds: int, clock: Callable[[], float], fail_fast: bool, outcome: dict[str, Any]) -> None:
+    # This is the thread's first frame ("start" only calls it): every body is called from here, at
+    # depth 2, so the loop is written out here rather than in a helper (each frame above an eager
+    # op adds to its cost). Pass -1 is the warm-up: each slot's warm-up rounds, untimed.
+    for index in range(-1, rounds):
+        for slot in slots:
+            repeats = slot.warmup_rounds if index < 0 else 1
+            if slot.error is not None or not repeats:
+                continue
+            body, iterations = slot.body, slot.iterations
+            try:
+                with _device_scope(slot.device):
+                    for _ in range(repeats):
+                        started = clock() if index >= 0 else 0.0
+                        for _ in range(iterations):
+                            result = body()
+                        if index >= 0:
+                            slot.data.append((clock() - started) / iterations)
+                        slot.calls += iterations
+                        slot.result = result
+            except Exception as error:  # noqa: BLE001 (kept for the slot's case to report; an interrupt stops everything)
+                slot.error = error
+                if fail_fast:
+                    raise
+
+
+def run_passes(slots: list[Slot], rounds: int, clock: Callable[[], float] = synced_clock, fail_fast: bool = False) -> None:
+    """Warm every slot up, then time `rounds` passes, each giving every slot one round, in a fresh thread.
+
+    A slot's rounds are spread over all the passes: a burst of neighbour activity that lasts a
+    second costs each case a round or two, which its median ignores, instead of every round of the
+    few cases that happened to be timed during it. With `fail_fast`, the first body that raises
+    stops the passes and its error is raised here (workers in lockstep cannot skip a case alone).
+    """
+    _in_fresh_thread(_passes, slots, rounds, clock, fail_fast)
 
 
 def run_rounds(body: Callable[[], Any], plan: Plan, device: str | None = None, clock: Callable[[], float] = synced_clock) -> tuple[list[float], Any]:
     """Warm-up rounds, then timed rounds of `plan.iterations` calls; (seconds per call of each round, the last result)."""
-    outcome = _in_fresh_thread(_rounds, body, plan, clock, device)
-    return outcome["data"], outcome["result"]
+    slot = Slot(body, plan.iterations, plan.warmup_rounds, device)
+    run_passes([slot], plan.rounds, clock)
+    if slot.error is not None:
+        raise slot.error
+    return slot.data, slot.result
 
 
 def hand_over(benchmark: Any, data: list[float], iterations: int) -> None:

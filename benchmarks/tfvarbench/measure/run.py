@@ -1,26 +1,63 @@
-"""Run one case on one device: build it there, time it, verify what it left, and write its record.
+"""Run cases on their devices: build each there, time it, verify what it left, and write its record.
 
-A case timed in this process (`run_case`) and a case timed in worker processes (`worker_case`)
-are described by the same function, `_record`, into the one record type every reader reads.
+A block's cases are timed together (`run_batch`): each is built, first called and calibrated in
+turn, then all are timed in passes that give every case one round each (rounds.run_passes), then
+each is verified. `run_case` times one case alone: a correctness run (each case once), a profiled
+run (through pytest-benchmark's pedantic) and the harness's own tests. A case timed in worker
+processes (`worker_case`) is described by the same function, `_record`, into the one record type
+every reader reads.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 import statistics
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from ..runs import CaseRecord, make_record
 from .cases import Case, Profile
 from .devices import kind
 from .memory import DevicePeak, rss_bytes
+from .rounds import Slot, hand_over, loop_cost, measure, on_shallow_stack, run_passes
 from .setup import Setup, Unsupported, VerificationError
-from .rounds import hand_over, loop_cost, measure, on_shallow_stack
-from .timing import Budget, timed_once
+from .timing import Budget, Plan, calibrate, sync_cost, timed_once
 
-__all__ = ["run_case", "worker_case"]
+__all__ = ["Outcome", "Spec", "deliver", "passes", "run_batch", "run_case", "worker_case"]
 
 # Errors TensorFlow raises when an op has no kernel for a dtype on a device type.
 _NO_KERNEL = ("No OpKernel was registered", "no supported kernel", "Could not find device for node", "not supported on")
+
+
+class Spec(NamedTuple):
+    """Which case to run, where, at what size and dtype, in which block of the run."""
+
+    case: Case
+    device: str
+    size: str
+    dtype: str
+    block: int = 1
+
+
+@dataclass
+class Outcome:
+    """What running one case gave: its record and rounds, or the error that failed (or skipped) it."""
+
+    record: CaseRecord | None = None
+    data: list[float] = dataclasses.field(default_factory=list)
+    iterations: int | None = None
+    error: Exception | None = None
+
+
+@dataclass
+class _Placed:
+    """A case built on its device, with what building it cost in memory, and what the work on its thread returned."""
+
+    setup: Setup
+    work: Any
+    peak_device_bytes: int | None
+    rss_growth_bytes: int
 
 
 def _unsupported(error: Exception, case: Case, device: str, dtype: str) -> Unsupported | None:
@@ -31,6 +68,38 @@ def _unsupported(error: Exception, case: Case, device: str, dtype: str) -> Unsup
     return None
 
 
+def _budget(profile: Profile) -> Budget:
+    # A floor on rounds above the usual cap (--benchmark-min-rounds) raises the cap with it.
+    return Budget(round_s=profile.round_s, case_s=profile.case_s, min_rounds=profile.min_rounds, max_rounds=max(Budget.max_rounds, profile.min_rounds))
+
+
+def passes(profile: Profile) -> int:
+    """Timed passes of a batch: every case gets this many rounds (the profile's time over its round length, at least its floor)."""
+    budget = _budget(profile)
+    return min(budget.max_rounds, max(budget.min_rounds, math.ceil(budget.case_s / budget.round_s)))
+
+
+def _place(spec: Spec, profile: Profile, work: Callable[[Setup, Any], Any]) -> _Placed:
+    """Build the case on its device and run work(setup, body) there, on a shallow stack; memory measured around both.
+
+    Raises Unsupported when the device has no kernel for the op and dtype.
+    """
+    import tensorflow as tf
+
+    setup = Setup(spec.device, spec.dtype, spec.size, profile)
+    peak = DevicePeak(setup.device)  # a replicated case ("CPU:0+CPU:1") is placed and labelled by its first device
+    rss_before = rss_bytes()
+    peak.start()
+    try:
+        done = on_shallow_stack(lambda: work(setup, spec.case.build(setup)), setup.device)
+    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
+        unsupported = _unsupported(error, spec.case, setup.device, spec.dtype)
+        if unsupported is None:
+            raise
+        raise unsupported from None
+    return _Placed(setup, done, peak.peak(), rss_bytes() - rss_before)
+
+
 def _record(case: Case, device: str, size: str, dtype: str, block: int, median: float | None, **measured: Any) -> CaseRecord:
     """The case's record: its identity, what was measured, and what its variant added (setup.info)."""
     identity = {"family": case.family, "case": case.name, "op": case.op, "variant": case.variant, "mode": case.mode, "dtype": dtype, "size": size, "device": device}
@@ -38,53 +107,98 @@ def _record(case: Case, device: str, size: str, dtype: str, block: int, median: 
     return make_record(identity, device_kind=kind(device), gbps=nbytes / median / 1e9 if median else None, block=block, verified=True, **measured)  # type: ignore[arg-type]
 
 
+def _verified_record(spec: Spec, placed: _Placed, first_call_s: float, plan: Plan | None, calls: int, result: Any, median: float | None, profile: Profile, **extra: Any) -> CaseRecord:
+    """Verify what the case left after `calls` calls (raises VerificationError), then write its record."""
+    setup = placed.setup
+    setup.verify(calls, result)
+    return _record(
+        spec.case, setup.device, spec.size, spec.dtype, spec.block, median,
+        elements=setup.elements, bytes=setup.bytes, first_call_s=first_call_s,
+        peak_device_bytes=placed.peak_device_bytes, rss_growth_bytes=placed.rss_growth_bytes, calls=calls,
+        iterations=plan.iterations if plan else None, rounds=plan.rounds if plan else None,
+        sync_s=plan.sync_s if plan else None, sync_fraction=plan.sync_fraction if plan else None,
+        profile=profile.name, gc="off", stack="fresh thread, 2 frames", harness_s=loop_cost(), **extra, **setup.info,
+    )
+
+
 def run_case(
     benchmark: Any, case: Case, device: str, size: str, dtype: str, profile: Profile, block: int = 1
 ) -> CaseRecord:
-    """Build, time and verify `case` for block `block` of the run; return the record also stored in benchmark.extra_info.
+    """Build, time and verify `case` alone for block `block` of the run; return the record also stored in benchmark.extra_info.
 
     Raises Unsupported when the device has no kernel for the op and dtype, and VerificationError
     when the case left the wrong state or ran on another device.
     """
-    import tensorflow as tf
+    spec = Spec(case, device, size, dtype, block)
 
-    setup = Setup(device, dtype, size, profile)
-    device = setup.device  # a replicated case ("CPU:0+CPU:1") is placed and labelled by its first device
-    peak = DevicePeak(device)
-    rss_before = rss_bytes()
-    peak.start()
-    # A floor on rounds above the usual cap (--benchmark-min-rounds) raises the cap with it.
-    budget = Budget(round_s=profile.round_s, case_s=profile.case_s, min_rounds=profile.min_rounds, max_rounds=max(Budget.max_rounds, profile.min_rounds))
-
-    def build_and_time() -> tuple[float, Any]:
-        body = case.build(setup)
+    def build_and_time(setup: Setup, body: Callable[[], Any]) -> tuple[float, Any]:
         # The first call is timed on its own: it pays kernel selection, tracing or XLA compilation.
         first_call_s, _ = timed_once(body)
-        return first_call_s, measure(benchmark, body, budget, device)
+        return first_call_s, measure(benchmark, body, _budget(profile), setup.device)
 
-    try:
-        first_call_s, timing = on_shallow_stack(build_and_time, device)
-    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
-        unsupported = _unsupported(error, case, device, dtype)
-        if unsupported is None:
-            raise
-        raise unsupported from None
-    calls = timing.calls + 1
-    setup.verify(calls, timing.result)
-
+    placed = _place(spec, profile, build_and_time)
+    first_call_s, timing = placed.work
     stats = getattr(getattr(benchmark, "stats", None), "stats", None)
-    plan = timing.plan
-    median = stats.median if stats is not None and plan is not None else None
-    record = _record(
-        case, device, size, dtype, block, median,
-        elements=setup.elements, bytes=setup.bytes, first_call_s=first_call_s,
-        peak_device_bytes=peak.peak(), rss_growth_bytes=rss_bytes() - rss_before, calls=calls,
-        iterations=plan.iterations if plan else None, rounds=plan.rounds if plan else None,
-        sync_s=plan.sync_s if plan else None, sync_fraction=plan.sync_fraction if plan else None,
-        profile=profile.name, gc="off", stack="fresh thread, 2 frames", harness_s=loop_cost(), **setup.info,
-    )
+    median = stats.median if stats is not None and timing.plan is not None else None
+    record = _verified_record(spec, placed, first_call_s, timing.plan, timing.calls + 1, timing.result, median, profile)
     benchmark.extra_info.update(record)
     return record
+
+
+def _prepare(spec: Spec, profile: Profile) -> _Placed:
+    """Build the case, time its first call and calibrate it; work = (body, first call seconds, plan)."""
+
+    def first_and_calibrate(setup: Setup, body: Callable[[], Any]) -> tuple[Callable[[], Any], float, Plan]:
+        first_call_s, _ = timed_once(body)
+        return body, first_call_s, calibrate(body, _budget(profile), sync_cost(), first_call_s=first_call_s)
+
+    return _place(spec, profile, first_and_calibrate)
+
+
+def run_batch(specs: Sequence[Spec], profile: Profile) -> list[Outcome]:
+    """Time `specs` together: build and calibrate each in turn, time them all in passes, verify each.
+
+    A case that fails (no kernel, a body that raises, a wrong state) fails alone: its outcome holds
+    the error and the others go on. An interrupt stops the whole batch.
+    """
+    outcomes = [Outcome() for _ in specs]
+    prepared: list[tuple[int, _Placed]] = []
+    for index, spec in enumerate(specs):
+        try:
+            prepared.append((index, _prepare(spec, profile)))
+        except Exception as error:  # noqa: BLE001 (the case's test reports it)
+            outcomes[index].error = error
+    rounds = passes(profile)
+    # One warm-up round each: calibration ran every body already; this one brings it back into the caches after the others.
+    slots = [Slot(placed.work[0], placed.work[2].iterations, 1, placed.setup.device) for _, placed in prepared]
+    run_passes(slots, rounds)
+    for (index, placed), slot in zip(prepared, slots):
+        outcome, spec = outcomes[index], specs[index]
+        _, first_call_s, plan = placed.work
+        if slot.error is not None:
+            outcome.error = slot.error
+            continue
+        plan = dataclasses.replace(plan, rounds=rounds, warmup_rounds=1)
+        try:
+            calls = 1 + plan.calibration_calls + slot.calls
+            outcome.record = _verified_record(
+                spec, placed, first_call_s, plan, calls, slot.result, statistics.median(slot.data), profile, interleaved_with=len(slots) - 1
+            )
+        except Exception as error:  # noqa: BLE001
+            outcome.error = error
+        outcome.data, outcome.iterations = slot.data, plan.iterations
+    return outcomes
+
+
+def deliver(benchmark: Any, outcome: Outcome) -> CaseRecord:
+    """Give a batch's outcome to the case's benchmark fixture: its rounds and record, or raise the error that failed it."""
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.record is not None and outcome.iterations is not None
+    if not benchmark.disabled:
+        hand_over(benchmark, outcome.data, outcome.iterations)
+    benchmark.extra_info.update(outcome.record)
+    return outcome.record
 
 
 def worker_case(benchmark: Any, case: Case, size: str, dtype: str, block: int, per_worker: Sequence[dict[str, Any]]) -> CaseRecord:

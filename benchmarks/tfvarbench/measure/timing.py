@@ -82,10 +82,20 @@ def timed_once(body: Callable[[], Any], clock: Callable[[], float] = synced_cloc
     return clock() - start, result
 
 
-def calibrate(body: Callable[[], Any], budget: Budget, sync_s: float, clock: Callable[[], float] = synced_clock) -> Plan:
-    """Find iterations per round so a round lasts at least budget.round_s and the sync is negligible."""
+def calibrate(
+    body: Callable[[], Any], budget: Budget, sync_s: float, clock: Callable[[], float] = synced_clock, first_call_s: float | None = None
+) -> Plan:
+    """Find iterations per round so a round lasts at least budget.round_s and the sync is negligible.
+
+    Given the first call's time, the search starts at the iterations that call time would fill
+    half a round with: a first call is never faster than the ones after it (it also selects
+    kernels, traces or compiles), so the start stays below the answer and most cases skip the
+    tries of 1, 10, 100 calls.
+    """
     floor = max(budget.round_s, sync_s / budget.max_sync_fraction)
     iterations, calls = 1, 0
+    if first_call_s is not None and first_call_s > 0:
+        iterations = max(1, min(10_000_000, int(floor / 2 / first_call_s)))
     while True:
         start = clock()
         for _ in range(iterations):

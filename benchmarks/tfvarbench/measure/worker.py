@@ -32,6 +32,8 @@ from .hardware import physical_devices, prepare_runtime
 from .setup import Setup, VerificationError
 from .settings import release_affinity
 from .strategies import use_worker_strategy
+from .rounds import Slot, run_passes
+from .run import passes
 from .timing import timed_once
 from .worker_sync import WorkerSync
 
@@ -47,24 +49,14 @@ def _agree(strategy: Any, value: float) -> float:
     return float(strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None))
 
 
-def _measure(strategy: Any, body: Any, profile: Any, synced_clock: Callable[[], float]) -> tuple[list[float], int, int, int]:
-    """Rounds of `body`, planned from the workers' common estimate so all run the same calls."""
+def _plan(strategy: Any, body: Any, profile: Any, synced_clock: Callable[[], float]) -> tuple[int, int]:
+    """(iterations a round, calls made): planned from the workers' common estimate, so all run the same calls."""
     calls = 3
     start = synced_clock()
     for _ in range(calls):
         body()
     per_call = _agree(strategy, (synced_clock() - start) / calls)
-    iterations = max(1, math.ceil(profile.round_s / per_call))
-    rounds = max(profile.min_rounds, min(200, math.ceil(profile.case_s / (iterations * per_call))))
-    for _ in range(iterations):  # one warm-up round
-        body()
-    data = []
-    for _ in range(rounds):
-        start = synced_clock()
-        for _ in range(iterations):
-            body()
-        data.append((synced_clock() - start) / iterations)
-    return data, iterations, rounds, calls + iterations * (rounds + 1)
+    return max(1, math.ceil(profile.round_s / per_call)), calls
 
 
 def main(
@@ -89,38 +81,59 @@ def main(
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     profile = PROFILES[profile_name]
-    results = []
+    results: list[dict[str, Any]] = []
+    ready: list[tuple[Setup, dict[str, Any], Slot]] = []
     gc.disable()  # as in every timed loop of the suite: no round pays a collection
+    timed = mode == "timed"
+
+    def fail(entry: dict[str, Any], error: Exception) -> None:
+        """Record a case that raised and stop this worker: the other workers may wait in its collectives."""
+        entry["error"] = f"{type(error).__name__}: {error}"
+        results.append(entry)
+        print(f"{entry['case']} {entry['size']} {entry['dtype']}: {entry['error']}", flush=True)
+        traceback.print_exc()
+        # Out of step with the others: stop the group now (it fails at once when a worker exits,
+        # naming this log's tail) instead of letting it wait out its timeout.
+        Path(out).write_text(json.dumps({"cases": results}))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)  # not SystemExit: TensorFlow's shutdown could wait for the stalled peers
+
+    # Every case is built, first-called and planned, in grid order, then all are timed in passes
+    # (as a block's own cases are: rounds.run_passes), then each is verified; every worker walks the
+    # same order, so their collectives pair up.
     for case, size, dtype in module.family.grid(profile):
         setup = Setup(device, dtype, size, profile)
-        entry: dict[str, Any] = {"case": case.name, "size": size, "dtype": dtype, "block": int(block), "device": label or device, "error": None}
+        entry: dict[str, Any] = {"case": case.name, "size": size, "dtype": dtype, "block": int(block), "device": label or device, "error": None, "calls": 1}
         try:
             body = case.build(setup)
             entry["first_call_s"], result = timed_once(body, sync.clock)
-            data, iterations, rounds, calls = _measure(strategy, body, profile, sync.clock) if mode == "timed" else ([], None, None, 0)
-            if mode == "timed":
-                result = body()  # one more call, in lockstep, for a result to check
-                calls += 1
-            setup.verify(calls + 1, result)
-            # A worker is a plain script: its loop already runs at a shallow stack (runpy, main, _measure).
-            setup.info.update(sync=WorkerSync.method, gc="off", stack="worker main thread")
-            entry.update(data=data, iterations=iterations, rounds=rounds, calls=calls + 1, info=setup.info, bytes=setup.bytes, elements=setup.elements)
+            iterations, calls = _plan(strategy, body, profile, sync.clock) if timed else (0, 0)
+        except Exception as error:  # noqa: BLE001 (anything a case raises fails it, named)
+            fail(entry, error)
+        entry["calls"] += calls
+        ready.append((setup, entry, Slot(body, iterations, 1, result=result)))
+    if timed:
+        rounds = passes(profile)
+        try:
+            run_passes([slot for _, _, slot in ready], rounds, sync.clock, fail_fast=True)
+        except Exception as error:  # noqa: BLE001
+            fail(next(entry for _, entry, slot in ready if slot.error is not None), error)
+    for setup, entry, slot in ready:
+        try:
+            result = slot.result
+            if timed:
+                result = slot.body()  # one more call, in lockstep, for a result to check
+                entry.update(data=slot.data, iterations=slot.iterations, rounds=rounds, calls=entry["calls"] + slot.calls + 1)
+            setup.verify(entry["calls"], result)
+            setup.info.update(sync=WorkerSync.method, gc="off", stack="fresh thread, 2 frames")
+            entry.update(info=setup.info, bytes=setup.bytes, elements=setup.elements)
         except VerificationError as error:  # checked after the case's last collective: still in step
             entry["error"] = str(error)
-        except Exception as error:  # noqa: BLE001 (anything a case raises fails it, named)
-            entry["error"] = f"{type(error).__name__}: {error}"
-            results.append(entry)
-            print(f"{case.name} {size} {dtype}: {entry['error']}", flush=True)
-            traceback.print_exc()
-            # The other workers may be waiting in this case's collectives, or would pair the next
-            # case's with them: out of step. Stop the group now (the group fails at once when a
-            # worker exits, naming this log's tail) instead of letting it wait out its timeout.
-            Path(out).write_text(json.dumps({"cases": results}))
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(1)  # not SystemExit: TensorFlow's shutdown could wait for the stalled peers
+        except Exception as error:  # noqa: BLE001
+            fail(entry, error)
         results.append(entry)
-        print(f"{case.name} {size} {dtype}: {'verified' if entry['error'] is None else entry['error']}", flush=True)
+        print(f"{entry['case']} {entry['size']} {entry['dtype']}: {'verified' if entry['error'] is None else entry['error']}", flush=True)
     Path(out).write_text(json.dumps({"cases": results}))
     return 0
 

@@ -28,12 +28,19 @@ def _mark_used(benchmark: Any, how: str) -> None:
 
 @pytest.fixture
 def measured_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, block: int, request: pytest.FixtureRequest) -> dict:
-    """The case built on `device`, timed, and verified; its record (also in benchmark.extra_info)."""
-    from ..measure.run import run_case
+    """The case built on `device`, timed with the other cases of its batch, and verified; its record (also in benchmark.extra_info).
+
+    A correctness run (--benchmark-disable, each case once) and a profiled one (--benchmark-cprofile,
+    through pytest-benchmark's own loop) run each case alone.
+    """
+    from ..measure.run import deliver, run_case
+    from .batches import outcome_for
 
     benchmark.group = f"{case.family}: {case.name} {size} {dtype}"
     try:
-        return run_case(benchmark, case, device, size, dtype, request.config.stash[PROFILE], block)
+        if benchmark.disabled or getattr(benchmark, "cprofile", False):
+            return run_case(benchmark, case, device, size, dtype, request.config.stash[PROFILE], block)
+        return deliver(benchmark, outcome_for(request))
     except Unsupported as reason:
         benchmark.skipped = True
         pytest.skip(str(reason))
