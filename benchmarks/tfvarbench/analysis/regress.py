@@ -1,31 +1,41 @@
 """Regression verdicts between two sets of saved runs: one judgement per case from its blocks' medians.
 
 A block is a fresh process, so its median is the unit of evidence (see verdict.py for the rule, in
-three sentences). Each side pools its runs' blocks (the one pooling, runs/pool.py); every row also
-says the smallest change the case could have detected with these blocks on this machine.
+three sentences). The cases of a comparison are judged together: each one's spreads are moderated
+toward those of its family's cases of its size, and the drift between the two sides is measured
+over all cases of its size. Every row also says the smallest change the case could have detected
+with these blocks and runs on this machine.
 """
 from __future__ import annotations
 
-import fnmatch
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ..runs import Run, RunError, case_name, pool
-from .verdict import ALPHA, VERDICTS, judge
+from ..runs import Run, RunError
+from .sides import load_thresholds, machine_differences, side, threshold_for
+from .pairs import pair_runs
+from .spread import Spread, as_runs, between, drift, fit_prior, logs, within
+from .spread import paired as pair_spread
+from .verdict import ALPHA, VERDICTS, Evidence, Verdict, evidence, judge
 
 __all__ = [
     "Comparison",
+    "Drift",
     "Row",
     "VERDICTS",
     "compare_runs",
+    "judge_cases",
     "load_thresholds",
     "machine_differences",
 ]
 
-YARDSTICK = ("reference", "cpu yardstick")
+# A size needs this many cases for its median change to say what typical is; smaller ones are pooled.
+MIN_DRIFT_CASES = 8
+
+Sides = dict[str, tuple[Sequence[Sequence[float]], Sequence[Sequence[float]]]]  # name -> (baseline runs, current runs) of block medians
 
 
 @dataclass(frozen=True)
@@ -40,20 +50,35 @@ class Row:
     threshold: float
     verdict: str
     detectable: float  # the smallest change these blocks could have detected (a fraction)
-    blocks_needed: int | None  # blocks a side that would bring `detectable` under the threshold
+    blocks_needed: int | None  # blocks a run that would bring `detectable` under the threshold (None: it is, or none would)
     baseline_blocks: int = 1
     current_blocks: int = 1
+    spread: float = 0.0  # how far its blocks vary within a run (a standard deviation of logs)
+    drift: float = 0.0  # what drift between runs adds to its change's standard error (likewise)
+    paired: bool = False  # judged run against run next to it in time; blocks_needed then counts pairs of runs
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How the cases of one size moved together between the two sides."""
+
+    size: str
+    cases: int
+    shift: float  # the median ratio of the size's cases (1.02: 2% slower together)
+    omega: float  # how far they drifted apart beyond their blocks and runs (a standard deviation of logs)
 
 
 @dataclass
 class Comparison:
-    """All rows, cases found on one side only, and notes (e.g. a TensorFlow version change)."""
+    """All rows, how each size moved, cases found on one side only, and notes (e.g. a TensorFlow version change)."""
 
     rows: list[Row]
+    drifts: list[Drift] = field(default_factory=list)
     only_baseline: list[str] = field(default_factory=list)
     only_current: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     normalised: bool = False
+    paired: bool = False  # the sides ran alternately: each current run judged against the baseline run next to it (pairs.py)
 
     @property
     def regressions(self) -> list[Row]:
@@ -67,9 +92,11 @@ class Comparison:
         return {
             "regressions": len(self.regressions),
             "normalised": self.normalised,
+            "paired": self.paired,
             "notes": self.notes,
             "share_detecting_10_percent": self.detecting(0.10),
             "median_detectable": statistics.median(row.detectable for row in self.rows) if self.rows else None,
+            "drifts": [asdict(drift) for drift in self.drifts],
             "rows": [asdict(row) for row in self.sorted_rows()],
             "only_baseline": self.only_baseline,
             "only_current": self.only_current,
@@ -81,96 +108,78 @@ class Comparison:
         return sorted(self.rows, key=lambda row: (order[row.verdict], -abs(row.ratio - 1)))
 
 
-def load_thresholds(path: Path | None) -> dict[str, float]:
-    """Per-case thresholds from [tool.tfvarbench.thresholds] in a pyproject.toml: {glob: fraction}."""
-    if path is None or not path.exists():
-        return {}
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise RunError(f"{path}: not valid TOML ({error})") from None
-    table = data.get("tool", {}).get("tfvarbench", {}).get("thresholds", {})
-    if not isinstance(table, dict):
-        raise RunError(f"{path}: [tool.tfvarbench.thresholds] must be a table of glob = fraction")
-    for glob, value in table.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10:
-            raise RunError(f"{path}: threshold for {glob!r} must be a fraction such as 0.1, got {value!r}")
-    return {str(glob): float(value) for glob, value in table.items()}
+def noise_group(name: str) -> str:
+    """The cases whose spreads are pooled into one prior: same family and size (on any device).
 
-
-def machine_differences(baseline: Sequence[Run], current: Sequence[Run]) -> tuple[list[str], list[str]]:
-    """(machine differences, software notes) between the two sides.
-
-    The machine is the CPU model, the device set with descriptions, the logical-CPU split and the
-    TensorFlow build flavour (CUDA or not): a change there makes figures incomparable. The
-    TensorFlow version is software: comparing versions is a purpose of this command, so a
-    version change is reported as a note, not refused.
+    Noise follows what a case does more than which case it is: on this machine a 1Mi eager update
+    spreads several times as much as a scalar one, and replicated cases more than either.
     """
-
-    def facts(run: Run) -> dict[str, Any]:
-        info = run.machine.get("tfvarbench", {})
-        build = info.get("tensorflow", {}).get("build", {})
-        return {
-            "CPU model": info.get("cpu", {}).get("model"),
-            "devices": tuple((d.get("name"), d.get("description")) for d in info.get("devices", [])),
-            "logical CPUs": info.get("logical_cpus"),
-            "TensorFlow build": "CUDA" if build.get("is_cuda_build") else "ROCm" if build.get("is_rocm_build") else "CPU",
-            # Thread pools and pinning change the figures: runs made with other settings are not comparable.
-            "run settings": tuple(sorted((key, str(value)) for key, value in (info.get("settings") or {}).items() if key != "pythonhashseed" and value is not None)),
-        }
-
-    differences, notes = [], []
-    base_facts, cur_facts = facts(baseline[0]), facts(current[0])
-    for run in [*baseline, *current]:
-        other = facts(run)
-        for key, value in other.items():
-            reference = base_facts if run in baseline else cur_facts
-            if value != reference[key]:
-                differences.append(f"{key} differs between runs of one side ({run.path})")
-    for key in base_facts:
-        if base_facts[key] != cur_facts[key]:
-            differences.append(f"{key}: {base_facts[key]!r} vs {cur_facts[key]!r}")
-    versions = lambda runs: sorted({r.machine.get("tfvarbench", {}).get("tensorflow", {}).get("version", "?") for r in runs})
-    if versions(baseline) != versions(current):
-        notes.append(f"TensorFlow {', '.join(versions(baseline))} (baseline) vs {', '.join(versions(current))} (current)")
-    return sorted(set(differences)), notes
+    family, _, size, *_ = name.split("/")
+    return f"{family}/{size}"
 
 
-def _scaled(case: dict[str, Any], factor: float) -> dict[str, Any]:
-    """The case in units of `factor` seconds (its run's yardstick, under --normalise)."""
-    if factor == 1.0:
-        return case
-    return {
-        **case,
-        "median_s": case["median_s"] / factor,
-        "data": [value / factor for value in case.get("data") or []],
-        **({"block_medians_s": [value / factor for value in case["block_medians_s"]]} if case.get("block_medians_s") else {}),
+# A noise group needs this many cases for its own prior; a smaller one takes its size's (or every case's).
+MIN_PRIOR_CASES = 8
+
+
+def _priors(spreads: dict[str, Spread | None]) -> dict[str, Spread | None]:
+    """Each case's prior: fitted to its noise group's spreads, or its size's when the group is small, or every case's."""
+    levels: list[dict[str, list[Spread]]] = [{}, {}]
+    for name, spread in spreads.items():
+        if spread is not None:
+            levels[0].setdefault(noise_group(name), []).append(spread)
+            levels[1].setdefault(name.split("/")[2], []).append(spread)
+    fitted = [{key: fit_prior(members) for key, members in level.items() if len(members) >= MIN_PRIOR_CASES} for level in levels]
+    everyone = fit_prior([spread for spread in spreads.values() if spread is not None])
+    return {name: fitted[0].get(noise_group(name)) or fitted[1].get(name.split("/")[2]) or everyone for name in spreads}
+
+
+def drifts(found: dict[str, Evidence]) -> tuple[list[Drift], dict[str, float]]:
+    """How each size's cases moved together, and each case's omega: how far the two sides drifted apart beyond its blocks and runs.
+
+    Changes are taken from their size's median change before omega is estimated (spread.drift),
+    so a size that moved as a whole (drift, or one cause common to all of it) does not read as
+    scatter; each case is still judged on its own change. Sizes with fewer than MIN_DRIFT_CASES
+    cases are pooled.
+    """
+    groups: dict[str, list[str]] = {}
+    for name in found:
+        groups.setdefault(name.split("/")[2], []).append(name)
+    small = [name for members in groups.values() if len(members) < MIN_DRIFT_CASES for name in members]
+    if small:
+        groups = {group: members for group, members in groups.items() if len(members) >= MIN_DRIFT_CASES}
+        groups["other sizes" if groups else "all sizes"] = small
+    summary, omega = [], {}
+    for group, members in groups.items():
+        shift = statistics.median(found[name].change for name in members)
+        spread = drift([found[name].change - shift for name in members], [found[name].variance() for name in members])
+        summary.append(Drift(group, len(members), math.exp(shift), spread))
+        omega.update(dict.fromkeys(members, spread))
+    return summary, omega
+
+
+def judge_cases(
+    sides: Sides, threshold: float = 0.10, alpha: float = ALPHA, thresholds: dict[str, float] | None = None, paired: bool = False
+) -> tuple[dict[str, Verdict], list[Drift]]:
+    """Every case's verdict from its (baseline, current) runs of block medians, named family/case/size/...; and how each size moved.
+
+    Paired, baseline run k and current run k ran next to each other in time (pairs.py).
+    """
+    measured = {name: (logs(before, "baseline"), logs(after, "current")) for name, (before, after) in sides.items()}
+    prior_of = _priors({name: (pair_spread if paired else within)(*runs) for name, runs in measured.items()})
+    run_prior_of = _priors({name: between(*runs) for name, runs in measured.items()}) if not paired else dict.fromkeys(sides)
+    for name, (before, after) in sides.items():
+        if sum(len(run) for run in [*as_runs(before), *as_runs(after)]) < 3 and prior_of[name] is None:
+            raise RunError(f"{name}: one block a side has no spread to judge by; compare runs timed in blocks (--blocks 2 or more)")
+    found = {name: evidence(before, after, prior_of[name], run_prior_of[name], paired) for name, (before, after) in sides.items()}
+    moved, omega = drifts(found)
+    verdicts = {
+        name: judge(
+            before, after, threshold_for(name, thresholds or {}, threshold), alpha, prior_of[name], omega=omega[name], run_prior=run_prior_of[name], paired=paired
+        )
+        for name, (before, after) in sides.items()
     }
-
-
-def _side(runs: Sequence[Run], normalise: bool) -> dict[str, dict[str, Any]]:
-    """One pooled case per name over the side's runs (each divided by its run's yardstick if asked)."""
-    repeats: dict[str, list[dict[str, Any]]] = {}
-    for run in runs:
-        scale = 1.0
-        if normalise:
-            yardstick = next((c for c in run.cases if (c.get("family"), c.get("op")) == YARDSTICK), None)
-            if yardstick is None:
-                raise RunError(f"{run.path}: --normalise needs the 'reference / cpu yardstick' case, which this run lacks")
-            scale = yardstick["median_s"]
-        for case in run.cases:
-            if case.get("mode") != "reference":
-                repeats.setdefault(case_name(case), []).append(_scaled(case, scale))
-    return {name: pool(cases) for name, cases in repeats.items()}
-
-
-def threshold_for(name: str, thresholds: dict[str, float], default: float) -> float:
-    """The case's threshold: the first glob that matches its name, in the order of the file; else the default."""
-    return next((value for glob, value in thresholds.items() if fnmatch.fnmatchcase(name, glob)), default)
+    return verdicts, moved
 
 
 def compare_runs(
@@ -182,23 +191,23 @@ def compare_runs(
     normalise: bool = False,
 ) -> Comparison:
     """Judge every case present on both sides from its block medians; raise RunError when no case is."""
-    base, cur = _side(baseline, normalise), _side(current, normalise)
+    pairs = pair_runs(baseline, current)
+    if pairs is not None:  # run k of each side in the order they pair up
+        baseline, current = [baseline[b] for b, _ in pairs], [current[c] for _, c in pairs]
+    base, cur = side(baseline, normalise), side(current, normalise)
     common = [name for name in base if name in cur]
     if not common:
         raise RunError("no common cases: the baseline and current runs share no case (same family, variant, size, dtype and device)")
+    # A case missing from some runs cannot be paired run by run: then every case is judged unpaired.
+    paired = pairs is not None and all(len(base[name][1]) == len(cur[name][1]) == len(pairs) for name in common)
+    verdicts, moved = judge_cases({name: (base[name][1], cur[name][1]) for name in common}, threshold, alpha, thresholds, paired)
     rows = []
     for name in common:
-        before, after = base[name]["block_medians_s"], cur[name]["block_medians_s"]
-        if len(before) + len(after) < 3:
-            raise RunError(f"{name}: one block a side has no spread to judge by; compare runs timed in blocks (--blocks 2 or more)")
-        found = judge(before, after, threshold_for(name, thresholds or {}, threshold), alpha)
+        found, before, after = verdicts[name], base[name][0]["block_medians_s"], cur[name][0]["block_medians_s"]
         rows.append(
-            Row(name, statistics.median(before), statistics.median(after), found.ratio, found.p_value, found.threshold,
-                found.verdict, found.detectable, found.blocks_needed, len(before), len(after))
+            Row(name, statistics.median(before), statistics.median(after), found.ratio, found.p_value, found.threshold, found.verdict,
+                found.detectable, found.blocks_needed, len(before), len(after), found.sigma, found.drift, found.paired)
         )
     return Comparison(
-        rows=rows,
-        only_baseline=sorted(set(base) - set(cur)),
-        only_current=sorted(set(cur) - set(base)),
-        normalised=normalise,
+        rows=rows, drifts=moved, only_baseline=sorted(set(base) - set(cur)), only_current=sorted(set(cur) - set(base)), normalised=normalise, paired=paired
     )

@@ -1,15 +1,18 @@
 """Whether one case got slower between two sets of block medians, and the smallest change that could be seen.
 
 The rule, in three sentences:
-1. A block is a fresh process and its median is one piece of evidence; a case's change is the mean of
-   its current log block medians minus the mean of its baseline ones, and its spread sigma is the pooled
-   standard deviation of those log medians (from baseline history when given, never below 1%).
-2. The case is slower (faster) when a one-sided t-test on that change gives p < 0.001 (~170 cases a
-   comparison: about one false alarm in ten A/A pairs, none on steady cases) and the change is at
-   least half the threshold.
-3. Its minimum detectable change is (t[1 - 0.001] + t[0.8]) * sigma * sqrt(1/n_baseline + 1/n_current),
-   the change caught 80% of the time; when that is over the threshold an unflagged case is "noisy", not
-   "unchanged", and blocks_needed says how many blocks a side would bring it under.
+1. A block is a fresh process and its median one piece of evidence: a case's change is the mean of
+   its current log block medians minus the mean of its baseline ones, and its uncertainty adds what
+   its blocks vary by within a run (moderated toward cases of its family and size), what its runs
+   drift apart by (from a side of several runs), and how far the comparison's cases of its size
+   drifted beyond both (spread.py).
+2. The case is slower (faster) when a one-sided t-test on that change gives p < ALPHA, its blocks
+   are ordered by rank (a one-sided Mann-Whitney test at RANK_ALPHA: with three a side, every
+   current block past every baseline block) and the change is at least half its threshold.
+3. Its minimum detectable change is (t[1 - ALPHA] + t[POWER]) times that uncertainty: the change
+   caught 4 times in 5; when that is over the threshold an unflagged case is "noisy", not
+   "unchanged", and it says how many blocks a side would bring it under (none will, when drift
+   between runs alone is over it: then more runs a side will).
 
 Pure: floats in, a `Verdict` out; no TensorFlow and nothing from the rest of tfvarbench.
 """
@@ -20,28 +23,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from scipy.stats import mannwhitneyu
 from scipy.stats import t as student_t
 
-__all__ = [
-    "ALPHA",
-    "FLOOR",
-    "POWER",
-    "Spread",
-    "VERDICTS",
-    "Verdict",
-    "estimate_spread",
-    "judge",
-    "minimum_detectable",
-]
+from .spread import FLOOR, Runs, Spread, as_runs, between, differences, logs, moderate, within
+from .spread import paired as pair_spread
 
-# Per case and direction. A comparison holds ~170 cases; at 0.001 an A/A pair expects 0.17 false
-# alarms before the half-threshold condition, which removes nearly all of those on steady cases.
+__all__ = ["ALPHA", "POWER", "RANK_ALPHA", "VERDICTS", "Evidence", "Verdict", "evidence", "judge", "minimum_detectable"]
+
+# Per case and direction: a comparison holds ~170 cases, so an A/A pair expects 0.17 false alarms
+# from the t-test alone, before the rank and half-threshold conditions remove most of those.
 ALPHA = 0.001
 # The power at which the minimum detectable change is quoted: a change of that size is caught 4 times in 5.
 POWER = 0.8
-# Rounds within one process agree to ~1-2%, so no block median is trusted to a finer grain than 1%;
-# the floor also keeps three identical block medians from claiming zero spread.
-FLOOR = 0.01
+# The rank condition: a single odd block cannot make a regression on its own.
+RANK_ALPHA = 0.05
+# With one run a side nothing shows how far runs drift apart, so they are taken to drift apart by this
+# many times the case's own spread of blocks within a run: on this machine, blocks of back-to-back
+# runs are no closer than blocks further apart in time (a drift over minutes), and A/A pairs of
+# single runs needed about this much for none of ~170 cases to be flagged (README, Regression tracking).
+UNSEEN_DRIFT = 1.0
 # blocks_needed stops counting here (a case this noisy needs a quieter machine, not more blocks).
 MAX_BLOCKS = 1_000_000
 
@@ -49,127 +50,165 @@ VERDICTS = ("slower", "faster", "noisy", "unchanged")
 
 
 @dataclass(frozen=True)
-class Spread:
-    """A case's between-process spread: the standard deviation of its log block medians, and its degrees of freedom."""
+class Evidence:
+    """What a case's blocks say: its log change, and the parts of its uncertainty."""
 
-    sigma: float
-    df: int
+    change: float  # mean of the current runs' log means - mean of the baseline runs'
+    sigma: float  # the spread of blocks within a run (of pairs' differences, when paired), moderated, never below FLOOR
+    df: float
+    tau: float  # how far runs drift apart beyond their blocks: measured on a side of several runs, else UNSEEN_DRIFT * sigma
+    blocks: tuple[float, float]  # per side: 1 / the variance a block's spread leaves in its mean, in blocks
+    runs: tuple[int, int]
+    paired: bool = False  # each current run compared with the baseline run next to it in time (pairs.py)
+
+    def variance(self, more: int | None = None) -> float:
+        """The change's variance (with `more` blocks a run, or pairs when paired, instead of the real ones, if given)."""
+        if self.paired:
+            return self.sigma**2 / (more or self.runs[0])
+        n_b, n_c = (more * self.runs[0], more * self.runs[1]) if more else self.blocks
+        return self.sigma**2 * (1 / n_b + 1 / n_c) + self.tau**2 * (1 / self.runs[0] + 1 / self.runs[1])
 
 
 @dataclass(frozen=True)
 class Verdict:
     """One case judged. ratio and detectable are relative (1.10 is 10% slower; 0.06 is a 6% change)."""
 
-    ratio: float  # exp(mean log current - mean log baseline): the geometric-mean ratio the test is about
+    ratio: float  # exp(change): the geometric-mean ratio the test is about
     p_value: float  # one-sided, in the direction the case moved
     threshold: float
     detectable: float  # minimum detectable change (power POWER at ALPHA), as a fraction
-    blocks_needed: int | None  # blocks a side that would bring detectable under threshold; None when it is
+    blocks_needed: int | None  # blocks a run (pairs of runs, when paired) that would bring detectable under threshold; None when it is, or none would
     verdict: str  # one of VERDICTS
-    sigma: float  # the spread used, as a standard deviation of log block medians
-    df: int
-    baseline_blocks: int
-    current_blocks: int
+    sigma: float  # the spread of blocks within a run, as a standard deviation of logs
+    drift: float  # what drift between runs adds to the change's standard error (from its runs, and its size's cases)
+    df: float
+    paired: bool = False  # blocks_needed then counts pairs of runs
 
 
-def _logs(blocks: Sequence[float], side: str) -> list[float]:
-    values = [float(value) for value in blocks]
-    if not values:
-        raise ValueError(f"{side}: no block medians")
-    if not all(value > 0 and math.isfinite(value) for value in values):
-        raise ValueError(f"{side}: block medians must be positive finite times, got {values!r}")
-    return [math.log(value) for value in values]
+def _mean(values: Sequence[float]) -> float:
+    return math.fsum(values) / len(values)
 
 
-def _sum_of_squares(logs: Sequence[float]) -> float:
-    mean = math.fsum(logs) / len(logs)
-    return math.fsum((x - mean) ** 2 for x in logs)
+def evidence(
+    baseline: Runs | Sequence[float],
+    current: Runs | Sequence[float],
+    prior: Spread | None = None,
+    run_prior: Spread | None = None,
+    paired: bool = False,
+) -> Evidence:
+    """The case's change and its uncertainty, from its runs' block medians (a flat list is one run).
 
-
-def estimate_spread(runs_of_block_medians: Sequence[Sequence[float]]) -> Spread:
-    """A case's spread from several runs' block medians (e.g. every saved baseline run of it).
-
-    Deviations are taken around the mean over all runs, not each run's own mean, so a run whose
-    blocks all moved together (a machine state that lasted the run) widens the spread, as it
-    should: judge compares blocks of different runs.
+    `prior` is the within-run spread of cases like it, `run_prior` their between-run spread
+    (spread.fit_prior); each moderates the case's own (spread.moderate). Paired, baseline[k] and
+    current[k] ran next to each other in time: the change is the mean of the pairs' differences
+    and its spread theirs (`prior` is then the pairs' spread of cases like it); no drift between
+    runs is added, since within a pair there was hardly time for any.
     """
-    logs = [x for run in runs_of_block_medians for x in _logs(run, "spread")]
-    if len(logs) < 2:
-        raise ValueError(f"spread: needs at least 2 block medians, got {len(logs)}")
-    df = len(logs) - 1
-    return Spread(sigma=math.sqrt(_sum_of_squares(logs) / df), df=df)
+    before, after = logs(baseline, "baseline"), logs(current, "current")
+    if paired:
+        spread = moderate(pair_spread(before, after), prior)
+        if spread is None:
+            raise ValueError("pairs: one pair of runs has no spread to test against; give a prior from cases like it")
+        runs = (len(before), len(after))
+        return Evidence(_mean(differences(before, after)), max(spread.sigma, FLOOR), spread.df, 0.0, runs, runs, paired=True)
+    spread, runs_apart = moderate(within(before, after), prior), moderate(between(before, after), run_prior)
+    if spread is None and runs_apart is None:
+        raise ValueError("blocks: one block a side has no spread to test against; give a prior from cases like it")
+    # Runs of one block each (saved before blocks existed, or --blocks 1) show their spread only between runs.
+    sigma, df = (max(spread.sigma, FLOOR), spread.df) if spread is not None else (FLOOR, runs_apart.df)  # type: ignore[union-attr]
+    # What a run's blocks leave in its mean, per side: sigma^2 times the mean over its runs of 1/n, over its runs.
+    leave = [_mean([1 / len(run) for run in side]) / len(side) for side in (before, after)]
+    tau = UNSEEN_DRIFT * sigma
+    if runs_apart is not None:
+        several = [side for side in (before, after) if len(side) >= 2]
+        blocks_left = _mean([1 / len(run) for side in several for run in side])
+        tau = math.sqrt(max(0.0, runs_apart.sigma**2 - sigma**2 * blocks_left))
+    change = _mean([_mean(run) for run in after]) - _mean([_mean(run) for run in before])
+    return Evidence(change, sigma, df, tau, (1 / leave[0], 1 / leave[1]), (len(before), len(after)))
 
 
 @lru_cache(maxsize=4096)
-def _multiplier(df: int, alpha: float, power: float) -> float:
-    """How many standard errors the minimum detectable change is: t[1 - alpha] + t[power] at df."""
-    return float(student_t.ppf(1 - alpha, df) + student_t.ppf(power, df))
+def _quantile(probability: float, df: float) -> float:
+    return float(student_t.ppf(probability, df if math.isfinite(df) else 1e12))
 
 
-def minimum_detectable(sigma: float, df: int, n_baseline: int, n_current: int, alpha: float = ALPHA, power: float = POWER) -> float:
+def minimum_detectable(standard_error: float, df: float, alpha: float = ALPHA, power: float = POWER) -> float:
     """The change (fraction) that the one-sided test at alpha catches with the given power (a t approximation)."""
-    multiplier = _multiplier(df, alpha, power)
-    return math.expm1(multiplier * sigma * math.sqrt(1 / n_baseline + 1 / n_current))
+    return math.expm1((_quantile(1 - alpha, df) + _quantile(power, df)) * standard_error)
 
 
-def _blocks_needed(sigma: float, history_df: int, threshold: float, alpha: float, power: float) -> int:
-    """The fewest blocks a side (as many on both) whose minimum detectable change is under threshold, at most MAX_BLOCKS."""
+def _needed(found: Evidence, prior_df: float, omega: float, threshold: float, alpha: float, power: float) -> int | None:
+    """The fewest blocks a run (pairs of runs, when paired) whose detectable change is under threshold; None when none would."""
+
+    def detectable(n: int, df: float) -> float:
+        return minimum_detectable(math.sqrt(found.variance(n) + omega**2), df, alpha, power)
+
+    if detectable(MAX_BLOCKS, math.inf) > threshold:
+        return None
     low, high = 1, MAX_BLOCKS  # detectable shrinks as blocks grow: bisect for the first n that fits
     while high - low > 1:
         middle = (low + high) // 2
-        if minimum_detectable(sigma, history_df + 2 * middle - 2, middle, middle, alpha, power) <= threshold:
-            high = middle
-        else:
-            low = middle
+        own_df = middle - 1 if found.paired else (middle - 1) * sum(found.runs)
+        low, high = (low, middle) if detectable(middle, max(prior_df + own_df, 1)) <= threshold else (middle, high)
     return high
 
 
+def _agree(baseline: Runs | Sequence[float], current: Runs | Sequence[float], slower: bool, paired: bool) -> bool:
+    """The rank condition: every pair moved the same way (paired), or the blocks are ordered by rank (Mann-Whitney at RANK_ALPHA)."""
+    if paired:
+        moved = differences(logs(baseline, "baseline"), logs(current, "current"))
+        return all(d > 0 for d in moved) if slower else all(d < 0 for d in moved)
+    return rank_p(baseline, current, slower) <= RANK_ALPHA
+
+
+def rank_p(baseline: Runs | Sequence[float], current: Runs | Sequence[float], slower: bool) -> float:
+    """The exact one-sided Mann-Whitney p that the current blocks are slower (or faster) than the baseline ones."""
+    flat = lambda side: [value for run in as_runs(side) for value in run]  # noqa: E731
+    return float(mannwhitneyu(flat(current), flat(baseline), alternative="greater" if slower else "less", method="exact").pvalue)
+
+
 def judge(
-    baseline_blocks: Sequence[float],
-    current_blocks: Sequence[float],
+    baseline: Runs | Sequence[float],
+    current: Runs | Sequence[float],
     threshold: float = 0.10,
     alpha: float = ALPHA,
-    spread: Spread | None = None,
+    prior: Spread | None = None,
     power: float = POWER,
+    omega: float = 0.0,
+    run_prior: Spread | None = None,
+    paired: bool = False,
 ) -> Verdict:
     """Judge one case from its block medians (seconds) on each side; see the module docstring for the rule.
 
-    Without `spread`, sigma comes from the two sides' own blocks (pooled around each side's mean,
-    n_baseline + n_current - 2 degrees of freedom). With it, that estimate is pooled with the
-    history's, degrees of freedom added, which is what makes one run a side enough on steady cases.
+    Without `prior`, the within-run spread is the case's own; with it, the two are combined
+    (spread.moderate), which is what lets three blocks a side see 10% on steady cases. `omega` is
+    how far the comparison's runs drifted apart beyond their blocks and runs (spread.drift): it
+    adds to the change's variance however many blocks there are.
     """
     if not 0 < threshold < 10:
         raise ValueError(f"threshold: must be a fraction such as 0.1, got {threshold!r}")
     if not 0 < alpha < 0.5 or not 0.5 <= power < 1:
         raise ValueError(f"alpha and power: need 0 < alpha < 0.5 <= power < 1, got {alpha!r}, {power!r}")
-    before, after = _logs(baseline_blocks, "baseline"), _logs(current_blocks, "current")
-    n_b, n_c = len(before), len(after)
-    squares, df = _sum_of_squares(before) + _sum_of_squares(after), n_b + n_c - 2
-    history_df = 0
-    if spread is not None:
-        history_df = spread.df
-        squares, df = squares + spread.df * spread.sigma**2, df + spread.df
-    if df < 1:
-        raise ValueError("blocks: one block a side has no spread to test against; give a spread from baseline history")
-    sigma = max(math.sqrt(squares / df), FLOOR)
-    change = math.fsum(after) / n_c - math.fsum(before) / n_b
-    p_value = float(student_t.sf(abs(change) / (sigma * math.sqrt(1 / n_b + 1 / n_c)), df))
-    detectable = minimum_detectable(sigma, df, n_b, n_c, alpha, power)
-    limit = math.log1p(threshold)
-    if p_value < alpha and abs(change) >= limit / 2:
-        verdict = "slower" if change > 0 else "faster"
+    found = evidence(baseline, current, prior, run_prior, paired)
+    standard_error = math.sqrt(found.variance() + omega**2)
+    p_value = float(student_t.sf(abs(found.change) / standard_error, found.df if math.isfinite(found.df) else 1e12))
+    detectable = minimum_detectable(standard_error, found.df, alpha, power)
+    moved = abs(found.change) >= math.log1p(threshold) / 2
+    if p_value < alpha and moved and _agree(baseline, current, found.change > 0, paired):
+        verdict = "slower" if found.change > 0 else "faster"
     else:
         verdict = "noisy" if detectable > threshold else "unchanged"
-    blocks_needed = None if detectable <= threshold else _blocks_needed(sigma, history_df, threshold, alpha, power)
+    prior_df = prior.df if prior is not None else 0.0
+    needed = None if detectable <= threshold else _needed(found, prior_df, omega, threshold, alpha, power)
     return Verdict(
-        ratio=math.exp(change),
+        ratio=math.exp(found.change),
         p_value=p_value,
         threshold=threshold,
         detectable=detectable,
-        blocks_needed=blocks_needed,
+        blocks_needed=needed,
         verdict=verdict,
-        sigma=sigma,
-        df=df,
-        baseline_blocks=n_b,
-        current_blocks=n_c,
+        sigma=found.sigma,
+        drift=math.sqrt(found.tau**2 * (1 / found.runs[0] + 1 / found.runs[1]) + omega**2),
+        df=found.df,
+        paired=paired,
     )

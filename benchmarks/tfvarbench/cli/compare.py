@@ -9,7 +9,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from ..analysis.regress import VERDICTS, Comparison, compare_runs, load_thresholds, machine_differences
+from ..analysis.regress import VERDICTS, Comparison, Row, compare_runs, load_thresholds, machine_differences
 from ..analysis.verdict import ALPHA
 from ..render.units import format_seconds
 from ..runs import atomic_write, load_runs
@@ -34,11 +34,13 @@ def _time(value: float, normalised: bool) -> str:
     return f"{value:.4g}×" if normalised else format_seconds(value)
 
 
-def _detectable(row: Any) -> str:
+def _detectable(row: Row) -> str:
     text = f"{100 * row.detectable:.1f}%"
+    if row.detectable <= row.threshold:
+        return text
     if row.blocks_needed is not None:  # this case could not have seen a change of its threshold's size
-        text += f" (> threshold: {row.blocks_needed} blocks a side would do)"
-    return text
+        return text + f" (> threshold: {row.blocks_needed} {'pairs of runs' if row.paired else 'blocks a run'} would do)"
+    return text + f" (> threshold: its runs drift {100 * row.drift:.1f}% apart; more blocks will not do, more runs a side will)"
 
 
 def _table(comparison: Comparison, fmt: str) -> str:
@@ -51,20 +53,29 @@ def _table(comparison: Comparison, fmt: str) -> str:
     return tabulate(rows, headers=headers, tablefmt=fmt)
 
 
+def _moved(comparison: Comparison) -> str:
+    """How each size's cases moved together: their median ratio, and how far runs drifted apart beyond their blocks."""
+    sizes = "; ".join(f"{drift.size} {100 * (drift.shift - 1):+.1f}% (drift {100 * drift.omega:.1f}%, {drift.cases} cases)" for drift in comparison.drifts)
+    return f"moved together, by size (median change): {sizes}"
+
+
 def _summary(comparison: Comparison) -> str:
     counts = ", ".join(f"{sum(row.verdict == verdict for row in comparison.rows)} {verdict}" for verdict in VERDICTS)
     median = statistics.median(row.detectable for row in comparison.rows)
-    return f"{counts}; {100 * comparison.detecting(0.10):.0f}% of cases can detect a 10% change (median detectable change {100 * median:.1f}%)"
+    how = "runs compared in pairs (they ran alternately)" if comparison.paired else "runs compared side against side"
+    return f"{counts}; {100 * comparison.detecting(0.10):.0f}% of cases can detect a 10% change (median detectable change {100 * median:.1f}%); {how}"
 
 
 def markdown(comparison: Comparison) -> str:
     lines = [
         f"## tfvarbench: {len(comparison.regressions)} regression(s)\n",
         f"{_summary(comparison)}. A block is a fresh process and its median one piece of evidence: a case is slower when "
-        "a one-sided t-test on its log block medians is significant and it moved at least half its threshold; "
-        "`detectable` is the smallest change its blocks could have caught (4 times in 5), `blocks` counts them "
+        "a one-sided t-test on its log block medians (their spread moderated toward that of its family's cases of its size, "
+        "plus how far runs of its size drifted apart) gives p < alpha, its blocks are ordered by rank, and it moved at least "
+        "half its threshold; `detectable` is the smallest change it could have caught (4 times in 5), `blocks` counts them "
         "(baseline/current); a `noisy` case could not have seen a change of its threshold's size."
         + (" Times are in units of the run's CPU yardstick." if comparison.normalised else "") + "\n",
+        f"{_moved(comparison)}.\n",
         *[f"> {note}\n" for note in comparison.notes],
         _table(comparison, "github"),
     ]
@@ -92,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     print(_table(comparison, "simple"))
     if comparison.only_baseline or comparison.only_current:
         print(f"only in baseline: {len(comparison.only_baseline)}, only in current: {len(comparison.only_current)}")
-    print(f"{_summary(comparison)}")
+    print(_moved(comparison))
+    print(_summary(comparison))
     if args.markdown:
         atomic_write(args.markdown, markdown(comparison))
     if args.json:
