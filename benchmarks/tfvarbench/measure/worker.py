@@ -30,7 +30,7 @@ from collections.abc import Callable
 from .cases import PROFILES
 from .hardware import physical_devices, prepare_runtime
 from .setup import Setup, VerificationError
-from .settings import release_affinity
+from .settings import keep_to
 from .strategies import use_worker_strategy
 from .rounds import Slot, run_passes
 from .run import passes
@@ -66,7 +66,8 @@ def main(
     import tensorflow as tf
 
     # Configuring starts nothing; memory growth must be on before the strategy starts the runtime.
-    release_affinity()  # a block pinned to one core started this worker; the group needs every core
+    # A pinned block gives each worker a core of its own; otherwise the worker may use every core.
+    keep_to(int(os.environ["TFVARBENCH_WORKER_CORE"]) if os.environ.get("TFVARBENCH_WORKER_CORE") else None)
     prepare_runtime(1)
     if device is None:
         device = "GPU:0" if any(found.device_type == "GPU" for found in physical_devices()) else "CPU:0"

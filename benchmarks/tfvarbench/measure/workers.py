@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .hardware import worker_devices
+from .settings import worker_core
 
 __all__ = ["PortsUnavailable", "WorkerFailed", "WorkerGroup", "free_ports", "log_tail"]
 
@@ -93,6 +94,7 @@ class WorkerGroup:
                 "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
                 "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
                 "PYTHONPATH": os.pathsep.join(filter(None, [harness, os.environ.get("PYTHONPATH")])),
+                "TFVARBENCH_WORKER_CORE": "" if worker_core(index) is None else str(worker_core(index)),
             }
             command = self.command(index)
             log = open(self.log_path(index), "wb")  # noqa: SIM115 (the child owns it until stop)
