@@ -89,3 +89,18 @@ def test_a_case_raising_in_one_worker_fails_the_group_promptly_naming_the_error(
     assert str(failure.value).startswith("worker 1 exited with status 1; its log ends:")
     assert "boom scalar float32: RuntimeError: boom in worker 1" in str(failure.value)
     assert worker_processes() == []
+
+
+def test_a_pinned_block_gives_each_worker_a_core_of_its_own_and_an_unpinned_one_gives_them_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfvarbench.measure import settings
+
+    set_to: list[set[int]] = []
+    monkeypatch.setattr(settings.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(settings.os, "sched_setaffinity", lambda pid, cores: set_to.append(set(cores)))
+    monkeypatch.setattr(settings.os, "sched_getaffinity", lambda pid: {1})  # a block pinned to core 1
+    assert [settings.worker_core(index) for index in range(3)] == [0, 1, 0]
+    monkeypatch.setattr(settings.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert settings.worker_core(0) is None
+    settings.keep_to(1)
+    settings.keep_to(None)
+    assert set_to == [{1}, {0, 1}]

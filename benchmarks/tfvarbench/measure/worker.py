@@ -67,7 +67,8 @@ def main(
 
     # Configuring starts nothing; memory growth must be on before the strategy starts the runtime.
     # A pinned block gives each worker a core of its own; otherwise the worker may use every core.
-    keep_to(int(os.environ["TFVARBENCH_WORKER_CORE"]) if os.environ.get("TFVARBENCH_WORKER_CORE") else None)
+    core = int(os.environ["TFVARBENCH_WORKER_CORE"]) if os.environ.get("TFVARBENCH_WORKER_CORE") else None
+    keep_to(core)
     prepare_runtime(1)
     if device is None:
         device = "GPU:0" if any(found.device_type == "GPU" for found in physical_devices()) else "CPU:0"
@@ -127,7 +128,7 @@ def main(
                 result = slot.body()  # one more call, in lockstep, for a result to check
                 entry.update(data=slot.data, iterations=slot.iterations, rounds=rounds, calls=entry["calls"] + slot.calls + 1)
             setup.verify(entry["calls"], result)
-            setup.info.update(sync=WorkerSync.method, gc="off", stack="fresh thread, 2 frames")
+            setup.info.update(sync=WorkerSync.method, gc="off", stack="fresh thread, 2 frames", worker_core=core)
             entry.update(info=setup.info, bytes=setup.bytes, elements=setup.elements)
         except VerificationError as error:  # checked after the case's last collective: still in step
             entry["error"] = str(error)

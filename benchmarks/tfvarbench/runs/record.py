@@ -85,6 +85,7 @@ class CaseRecord(CaseIdentity):
     stack: NotRequired[str]  # where the body was called from ("shallow thread")
     stack_depth_added: NotRequired[Count]
     harness_s: NotRequired[Seconds]  # the timing loop's own cost per call in this process (an empty body)
+    worker_core: NotRequired[Count | None]  # the core a worker of a pinned block kept to (None: every core)
     interleaved_with: NotRequired[Count]  # the other cases whose rounds took turns with this one's in its block
 
 
