@@ -4,16 +4,16 @@ from __future__ import annotations
 from tfvarbench.measure.memory import DevicePeak, rss_bytes
 
 
-def test_gpu_peak_resets_then_reads_the_peak() -> None:
+def test_gpu_peak_resets_then_reads_the_peak_above_what_was_held_at_the_start() -> None:
     calls: list[str] = []
     peak = DevicePeak(
         "GPU:0",
-        memory_info=lambda device: (calls.append(f"info {device}"), {"current": 10, "peak": 4096})[1],
+        memory_info=lambda device: (calls.append(f"info {device}"), {"current": 1024, "peak": 4096})[1],
         reset=lambda device: calls.append(f"reset {device}"),
     )
     peak.start()
-    assert peak.peak() == 4096
-    assert calls == ["reset GPU:0", "info GPU:0"]
+    assert peak.peak() == 4096 - 1024  # the cases built before this one still hold 1 KiB
+    assert calls == ["reset GPU:0", "info GPU:0", "info GPU:0"]
 
 
 def test_gpu_that_refuses_memory_stats_reports_none() -> None:

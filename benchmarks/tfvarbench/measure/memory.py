@@ -21,7 +21,11 @@ def rss_bytes() -> int:
 
 
 class DevicePeak:
-    """Peak device memory over a span: reset at start(), read at peak(). None where not reported."""
+    """Peak device memory over a span, above what was held at its start: reset at start(), read at peak(). None where not reported.
+
+    The cases of a batch all hold their state until the batch is verified, so what the cases built
+    before this one hold is not this case's: the peak is counted from what was held at start().
+    """
 
     def __init__(
         self,
@@ -39,17 +43,20 @@ class DevicePeak:
         self._memory_info = memory_info
         self._reset = reset
 
+    _held = 0
+
     def start(self) -> None:
-        if self.reports and self._reset is not None:
+        if self.reports and self._reset is not None and self._memory_info is not None:
             try:
                 self._reset(self.device)
-            except (ValueError, RuntimeError):
+                self._held = int(self._memory_info(self.device).get("current", 0))
+            except (ValueError, RuntimeError, KeyError):
                 self.reports = False
 
     def peak(self) -> Any:
         if not self.reports or self._memory_info is None:
             return None
         try:
-            return int(self._memory_info(self.device)["peak"])
+            return max(0, int(self._memory_info(self.device)["peak"]) - self._held)
         except (ValueError, RuntimeError, KeyError):
             return None
