@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -146,7 +147,7 @@ def test_a_batch_verifies_each_case_by_its_own_calls_and_fails_only_the_wrong_on
 
 
 def test_passes_follow_the_profile_with_its_floor() -> None:
-    assert passes(QUICK) == max(QUICK.min_rounds, round(QUICK.case_s / QUICK.round_s + 0.4999))
+    assert passes(QUICK) == max(QUICK.min_rounds, math.ceil(QUICK.case_s / QUICK.round_s))
     assert passes(dataclasses.replace(QUICK, min_rounds=30)) == 30
     assert passes(dataclasses.replace(QUICK, case_s=1.0, round_s=0.01)) == 100
 

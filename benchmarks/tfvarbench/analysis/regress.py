@@ -175,7 +175,8 @@ def judge_cases(
     moved, omega = drifts(found)
     verdicts = {
         name: judge(
-            before, after, threshold_for(name, thresholds or {}, threshold), alpha, prior_of[name], omega=omega[name], run_prior=run_prior_of[name], paired=paired
+            before, after, threshold_for(name, thresholds or {}, threshold), alpha, prior_of[name],
+            omega=omega[name], run_prior=run_prior_of[name], paired=paired, found=found[name],
         )
         for name, (before, after) in sides.items()
     }

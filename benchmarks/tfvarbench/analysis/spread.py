@@ -51,12 +51,12 @@ def as_runs(side: Runs | Sequence[float]) -> Runs:
 
 def logs(side: Runs | Sequence[float], name: str) -> list[list[float]]:
     """Each run's block medians as natural logs (a flat list is one run); ValueError naming the side for anything but positive finite times."""
-    runs, side = as_runs(side), name
+    runs = as_runs(side)
     if not runs or not all(runs):
-        raise ValueError(f"{side}: no block medians")
+        raise ValueError(f"{name}: no block medians")
     values = [[float(value) for value in run] for run in runs]
     if not all(value > 0 and math.isfinite(value) for run in values for value in run):
-        raise ValueError(f"{side}: block medians must be positive finite times, got {values!r}")
+        raise ValueError(f"{name}: block medians must be positive finite times, got {values!r}")
     return [[math.log(value) for value in run] for run in values]
 
 

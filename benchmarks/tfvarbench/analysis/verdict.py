@@ -177,19 +177,21 @@ def judge(
     omega: float = 0.0,
     run_prior: Spread | None = None,
     paired: bool = False,
+    found: Evidence | None = None,
 ) -> Verdict:
     """Judge one case from its block medians (seconds) on each side; see the module docstring for the rule.
 
     Without `prior`, the within-run spread is the case's own; with it, the two are combined
     (spread.moderate), which is what lets three blocks a side see 10% on steady cases. `omega` is
     how far the comparison's runs drifted apart beyond their blocks and runs (spread.drift): it
-    adds to the change's variance however many blocks there are.
+    adds to the change's variance however many blocks there are. `found` is this case's evidence
+    when the caller has worked it out already (with the same priors).
     """
     if not 0 < threshold < 10:
         raise ValueError(f"threshold: must be a fraction such as 0.1, got {threshold!r}")
     if not 0 < alpha < 0.5 or not 0.5 <= power < 1:
         raise ValueError(f"alpha and power: need 0 < alpha < 0.5 <= power < 1, got {alpha!r}, {power!r}")
-    found = evidence(baseline, current, prior, run_prior, paired)
+    found = found or evidence(baseline, current, prior, run_prior, paired)
     standard_error = math.sqrt(found.variance() + omega**2)
     p_value = float(student_t.sf(abs(found.change) / standard_error, found.df if math.isfinite(found.df) else 1e12))
     detectable = minimum_detectable(standard_error, found.df, alpha, power)

@@ -162,19 +162,19 @@ def run_batch(specs: Sequence[Spec], profile: Profile) -> list[Outcome]:
     the error and the others go on. An interrupt stops the whole batch.
     """
     outcomes = [Outcome() for _ in specs]
-    prepared: list[tuple[int, _Placed]] = []
+    ready: list[tuple[int, _Placed, Callable[[], Any], float, Plan]] = []  # index, placed case, body, first call, plan
     for index, spec in enumerate(specs):
         try:
-            prepared.append((index, _prepare(spec, profile)))
+            placed = _prepare(spec, profile)
+            ready.append((index, placed, *placed.work))
         except Exception as error:  # noqa: BLE001 (the case's test reports it)
             outcomes[index].error = error
     rounds = passes(profile)
     # One warm-up round each: calibration ran every body already; this one brings it back into the caches after the others.
-    slots = [Slot(placed.work[0], placed.work[2].iterations, 1, placed.setup.device) for _, placed in prepared]
+    slots = [Slot(body, plan.iterations, 1, placed.setup.device) for _, placed, body, _, plan in ready]
     run_passes(slots, rounds)
-    for (index, placed), slot in zip(prepared, slots):
-        outcome, spec = outcomes[index], specs[index]
-        _, first_call_s, plan = placed.work
+    for (index, placed, _, first_call_s, plan), slot in zip(ready, slots):
+        outcome = outcomes[index]
         if slot.error is not None:
             outcome.error = slot.error
             continue
@@ -182,7 +182,7 @@ def run_batch(specs: Sequence[Spec], profile: Profile) -> list[Outcome]:
         try:
             calls = 1 + plan.calibration_calls + slot.calls
             outcome.record = _verified_record(
-                spec, placed, first_call_s, plan, calls, slot.result, statistics.median(slot.data), profile, interleaved_with=len(slots) - 1
+                specs[index], placed, first_call_s, plan, calls, slot.result, statistics.median(slot.data), profile, interleaved_with=len(slots) - 1
             )
         except Exception as error:  # noqa: BLE001
             outcome.error = error
@@ -195,8 +195,7 @@ def deliver(benchmark: Any, outcome: Outcome) -> CaseRecord:
     if outcome.error is not None:
         raise outcome.error
     assert outcome.record is not None and outcome.iterations is not None
-    if not benchmark.disabled:
-        hand_over(benchmark, outcome.data, outcome.iterations)
+    hand_over(benchmark, outcome.data, outcome.iterations)
     benchmark.extra_info.update(outcome.record)
     return outcome.record
 
