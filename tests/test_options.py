@@ -28,6 +28,17 @@ def test_the_merged_run_replaces_the_users_json_file_whole(tmp_path: Path) -> No
     assert [path.name for path in tmp_path.iterdir()] == ["run.json"]
 
 
+def test_the_merged_run_is_written_whole_where_a_path_points(tmp_path: Path) -> None:
+    # pytest-benchmark 5.3 hands --benchmark-json over as a Path, not an open file.
+    target = tmp_path / "run.json"
+    target.write_text("an earlier run")
+    write_json(target, {"benchmarks": [1, 2]})
+    write_json(tmp_path / "new.json", {"benchmarks": []})
+    assert json.loads(target.read_text()) == {"benchmarks": [1, 2]}
+    assert json.loads((tmp_path / "new.json").read_text()) == {"benchmarks": []}
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["new.json", "run.json"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("blocks", "expected"), [(2, 4), (1, 2)])
 def test_benchmark_json_holds_every_blocks_cases(run_pytest, tmp_path: Path, blocks: int, expected: int) -> None:

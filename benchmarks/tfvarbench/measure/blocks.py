@@ -62,24 +62,33 @@ def _without_json(args: Sequence[str]) -> list[str]:
     return kept
 
 
-def write_json(handle: Any, data: dict[str, Any]) -> None:
-    """Write `data` to the file pytest-benchmark opened for --benchmark-json, whole or not at all.
+def write_json(target: Any, data: dict[str, Any]) -> None:
+    """Write `data` where --benchmark-json points, whole or not at all.
 
-    A regular file is written under a temporary name beside it, then renamed over it, so a reader
-    never sees half a run; anything else (a pipe, /dev/stdout) is written through the open handle.
+    pytest-benchmark hands the option over as an open file (5.2 and older: argparse.FileType, already
+    truncated) or as a path (5.3 and newer). A regular file is written under a temporary name beside
+    it, then renamed over it, so a reader never sees half a run; anything else (a pipe, /dev/stdout)
+    is written straight through.
     """
     text = json.dumps(data, indent=1).encode()
-    name = getattr(handle, "name", None)
-    target = Path(name) if isinstance(name, str) else None
-    if target is None or not target.is_file():
-        with handle as out:
+    if isinstance(target, (str, os.PathLike)):
+        path = Path(target)
+    else:
+        name = getattr(target, "name", None)
+        path = Path(name) if isinstance(name, str) else None
+        if path is None or not path.is_file():
+            target.write(text)
+            target.close()
+            return
+        target.close()
+    if path.exists() and not path.is_file():
+        with path.open("wb") as out:
             out.write(text)
         return
-    handle.close()
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         temporary.write_bytes(text)
-        os.replace(temporary, target)
+        os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
 
