@@ -11,6 +11,25 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The harness's own tests treat every warning as an error, but for the ignores in pyproject.toml.
+
+    A user's `pytest benchmarks` only shows warnings (a warning must never cost a run), so the error
+    is added here, first among each test's filters: the ignores, then the test's own marks, outrank it.
+    """
+    strict = pytest.mark.filterwarnings("error", *config.getini("filterwarnings"))
+    for item in items:
+        item.add_marker(strict, append=False)
+
+
+def strict_env(**extra: str) -> dict[str, str]:
+    """The environment for a pytest the tests start: tests/plugins importable, and a warning from the
+    harness's own code an error there (tests/plugins/strictwarnings.py)."""
+    path = os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": path, "PYTEST_PLUGINS": "strictwarnings", **extra}
 
 
 @pytest.fixture
@@ -56,11 +75,10 @@ def two_devices(request: pytest.FixtureRequest) -> list[str]:
 
 
 def _run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 540) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=cwd,
-        env=env,
+        env=strict_env(),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -48,3 +48,14 @@ def test_workflows_have_no_zizmor_findings() -> None:
     assert not findings, "zizmor found:\n" + "\n".join(_describe(f) for f in findings)
     # 0 is "no findings"; 10-14 mean findings, anything else an error in zizmor itself.
     assert done.returncode == 0, done.stderr
+
+
+def test_the_lowest_environment_pins_exactly_the_lower_bounds() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    stated = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    bounds = dict(requirement.split(">=") for requirement in stated)
+    lines = (ROOT / ".ci" / "lowest.txt").read_text().splitlines()
+    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    assert pins == bounds, "every dependency's lower bound is what .ci/lowest.txt pins, and nothing else"

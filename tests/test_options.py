@@ -42,9 +42,10 @@ def test_the_merged_run_is_written_whole_where_a_path_points(tmp_path: Path) -> 
 @pytest.mark.slow
 @pytest.mark.parametrize(("blocks", "expected"), [(2, 4), (1, 2)])
 def test_benchmark_json_holds_every_blocks_cases(run_pytest, tmp_path: Path, blocks: int, expected: int) -> None:
+    """...and a dependency that warns in every case (tests/plugins/depwarning.py) costs the run nothing."""
     out = Path(os.path.relpath(tmp_path / "run.json", ROOT))  # relative, as a user types it
     result = run_pytest(
-        "benchmarks/bench_assign.py", "-k", "assign_add_no_read and scalar", "--logical-cpus", "2", "--blocks", str(blocks),
+        "-p", "depwarning", "benchmarks/bench_assign.py", "-k", "assign_add_no_read and scalar", "--logical-cpus", "2", "--blocks", str(blocks),
         "--benchmark-json", str(out), "-q", "--results", str(tmp_path / "results"),
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -54,6 +55,7 @@ def test_benchmark_json_holds_every_blocks_cases(run_pytest, tmp_path: Path, blo
     assert sorted(bench["extra_info"]["block"] for bench in run["benchmarks"]) == sorted([b for b in range(1, blocks + 1)] * 2)
     assert all(bench["extra_info"]["verified"] for bench in run["benchmarks"])
     assert not [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")], "no temporary file is left"
+    assert "DeprecationWarning: depwarning: this dependency's API is deprecated" in result.stdout, result.stdout[-3000:]
 
 
 # What each pytest-benchmark option does in a run of blocks (--blocks 2) and in one block (README:

@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,14 @@ class ReportWriter:
 
     def write(self, report: Any) -> None:
         data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
+        self._line(data)
+
+    def write_warning(self, warning: warnings.WarningMessage, when: str, nodeid: str) -> None:
+        """A warning the child recorded: the parent shows it in its own warnings summary."""
+        self._line({"warning": {"message": str(warning.message), "category": warning.category.__name__,
+                                "filename": warning.filename, "lineno": warning.lineno, "when": when, "nodeid": nodeid}})
+
+    def _line(self, data: dict[str, Any]) -> None:
         self.handle.write(json.dumps(data) + "\n")
         self.handle.flush()
 
@@ -120,7 +129,11 @@ def _replay(session: Any, path: Path) -> int:
         return 0
     count = 0
     for line in path.read_text(encoding="utf-8").splitlines():
-        report = hook.pytest_report_from_serializable(config=config, data=json.loads(line))
+        data = json.loads(line)
+        if "warning" in data:
+            _show_warning(hook, **data["warning"])
+            continue
+        report = hook.pytest_report_from_serializable(config=config, data=data)
         if isinstance(report.longrepr, list):  # a skip's (path, line, reason): JSON made the tuple a list
             report.longrepr = tuple(report.longrepr)
         if report.when == "setup":
@@ -130,6 +143,13 @@ def _replay(session: Any, path: Path) -> int:
             hook.pytest_runtest_logfinish(nodeid=report.nodeid, location=report.location)
             count += 1
     return count
+
+
+def _show_warning(hook: Any, message: str, category: str, filename: str, lineno: int, when: str, nodeid: str) -> None:
+    """Show a child's warning as pytest shows its own: in the warnings summary (a warning never fails a run)."""
+    kind = type(category, (Warning,), {})  # the child's class may not import here; its name is what is shown
+    recorded = warnings.WarningMessage(kind(message), kind, filename, lineno)
+    hook.pytest_warning_recorded.call_historic(kwargs={"warning_message": recorded, "when": when, "nodeid": nodeid, "location": None})
 
 
 # How long a child may take to stop after being interrupted (it stops its worker groups) before it is killed.

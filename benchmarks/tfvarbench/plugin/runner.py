@@ -26,6 +26,9 @@ class _ChildReports:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.writer.write(report)
 
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str) -> None:
+        self.writer.write_warning(warning_message, when, nodeid)
+
     def pytest_unconfigure(self) -> None:
         self.writer.close()
 
