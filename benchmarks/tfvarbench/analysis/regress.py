@@ -190,9 +190,14 @@ def compare_runs(
     alpha: float = ALPHA,
     thresholds: dict[str, float] | None = None,
     normalise: bool = False,
+    pairs: Sequence[tuple[int, int]] | None = None,
 ) -> Comparison:
-    """Judge every case present on both sides from its block medians; raise RunError when no case is."""
-    pairs = pair_runs(baseline, current)
+    """Judge every case present on both sides from its block medians; raise RunError when no case is.
+
+    `pairs` (baseline index, current index) says which runs ran next to each other in time, as
+    `tfvarbench ab` knows; without it they are found from the runs' start times (pairs.py).
+    """
+    pairs = pairs if pairs is not None else pair_runs(baseline, current)
     if pairs is not None:  # run k of each side in the order they pair up
         baseline, current = [baseline[b] for b, _ in pairs], [current[c] for _, c in pairs]
     base, cur = side(baseline, normalise), side(current, normalise)

@@ -10,13 +10,13 @@ import sys
 from collections.abc import Sequence
 
 from ..runs import RunError
-from . import compare, doctor, history, interleave, report
+from . import ab, compare, doctor, history, interleave, report
 from .usage import BadInput, Parser
 
 __all__ = ["BadInput", "main"]
 
 # In the order `tfvarbench --help` lists them.
-SUBCOMMANDS = (report, compare, history, interleave, doctor)
+SUBCOMMANDS = (report, compare, ab, history, interleave, doctor)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -85,6 +85,17 @@ def markdown(comparison: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
+def show(comparison: Comparison) -> None:
+    """The comparison on the terminal: notes, a row per case (regressions first), how sizes moved, the summary."""
+    for note in comparison.notes:
+        print(note)
+    print(_table(comparison, "simple"))
+    if comparison.only_baseline or comparison.only_current:
+        print(f"only in baseline: {len(comparison.only_baseline)}, only in current: {len(comparison.only_current)}")
+    print(_moved(comparison))
+    print(_summary(comparison))
+
+
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 0.5:
         raise BadInput(f"--alpha {args.alpha}: must be between 0 and 0.5")
@@ -98,13 +109,7 @@ def run(args: argparse.Namespace) -> int:
         baseline, current, args.threshold, args.alpha, load_thresholds(Path(args.config)), normalise=args.normalise
     )
     comparison.notes = notes + [f"machine change allowed: {d}" for d in differences]
-    for note in comparison.notes:
-        print(note)
-    print(_table(comparison, "simple"))
-    if comparison.only_baseline or comparison.only_current:
-        print(f"only in baseline: {len(comparison.only_baseline)}, only in current: {len(comparison.only_current)}")
-    print(_moved(comparison))
-    print(_summary(comparison))
+    show(comparison)
     if args.markdown:
         atomic_write(args.markdown, markdown(comparison))
     if args.json:

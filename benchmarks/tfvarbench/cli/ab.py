@@ -1,0 +1,163 @@
+"""`tfvarbench ab`: time a baseline and a current side in one job, block by block, and judge each case from pairs of neighbouring blocks.
+
+A block is one fresh process that times every selected case once (`pytest benchmarks --blocks 1`).
+The sides take turns, A B B A A B ... (or a seeded random order within each pair), or run each pair
+at the same moment on cores of their own (`--design duet`), so the two blocks of a pair are never
+far apart in time: the machine's drift over minutes, which is what hides a 5% change when whole
+runs are compared, hardly reaches inside a pair. The verdict is `compare`'s, paired block by block
+(analysis/regress.py). Exit 0: no case got slower; 1: one did; 2: bad input, or a block failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..analysis.regress import compare_runs, load_thresholds, machine_differences
+from ..analysis.verdict import ALPHA
+from ..runs import atomic_write, case_name, load_run
+from . import compare
+from .blockpairs import MIN_PAIRS, Side, run_pairs, stop
+from .usage import BadInput
+from .venvs import tensorflow_venv
+
+__all__ = ["add_parser", "case_alpha", "run"]
+
+# Options ab sets on every block itself: a side's block is exactly one fresh process, saved where ab reads it.
+OWN_OPTIONS = ("--blocks", "--benchmark-json", "--benchmark-save", "--benchmark-autosave", "--results", "--benchmark-storage")
+# With no --pairs, pairs are started while the job is expected to end within this many seconds (three
+# quick runs' worth here), and never fewer than MIN_PAIRS.
+BUDGET_S = 280.0
+DESIGNS = ("alternate", "duet")
+# The chance of any false alarm in a whole job, shared among its cases (Bonferroni): a job judges
+# ~200 cases, and compare's ALPHA of 0.001 per case and direction would flag one now and then.
+JOB_ALPHA = 0.02
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "ab", help="time a baseline and a current side in one job, block by block, and flag cases that got slower",
+        description=__doc__.split("\n\n")[1] + " Everything after -- goes to pytest on both sides (-k, --logical-cpus, --profile, ...).",
+        epilog="exit status: 0 no case got slower, 1 a case got slower, 2 bad input or a block failed, 130 interrupted. "
+        "Example: tfvarbench ab --current-env TFVARBENCH_SLOW_OP=assign_add:0.05 --out ab -- -k assign --logical-cpus 2",
+    )
+    for name in ("baseline", "current"):
+        parser.add_argument(f"--{name}-python", metavar="PATH", help=f"interpreter that runs the {name}'s blocks (default: this one)")
+        parser.add_argument(f"--{name}-env", action="append", default=[], metavar="NAME=VALUE", help=f"environment variable for the {name}'s blocks (repeatable)")
+        parser.add_argument(f"--{name}-tf", metavar="VERSION", help=f"run the {name} with this TensorFlow release, in a virtual environment built once in --venv-cache")
+        parser.add_argument(f"--{name}-dir", metavar="DIR", default=".", help=f"checkout whose benchmarks/ the {name} runs (default: .)")
+    parser.add_argument("--harness", choices=("current", "own"), default="current",
+                        help="which tfvarbench times both sides: the current side's (default), or each checkout its own")
+    parser.add_argument("--pairs", type=int, metavar="N", help=f"pairs of blocks (default: as many as --budget allows, at least {MIN_PAIRS})")
+    parser.add_argument("--budget", type=float, default=BUDGET_S, metavar="SECONDS", help=f"time the job may take when --pairs is not given (default {BUDGET_S:g})")
+    parser.add_argument("--design", choices=DESIGNS, default="alternate",
+                        help="alternate: A B B A ... one block at a time (default); duet: a pair's blocks at once, each pinned to a core of its own")
+    parser.add_argument("--order", choices=("abba", "random"), default="abba", help="who goes first in each pair: A B B A ... (default) or a coin toss")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
+    parser.add_argument("--threshold", type=float, default=0.05, help="relative change a regression must exceed (default 0.05)")
+    parser.add_argument("--alpha", type=float, default=JOB_ALPHA,
+                        help=f"chance of a false alarm anywhere in the job (default {JOB_ALPHA}); each case and direction is tested at ALPHA / (2 x cases)")
+    parser.add_argument("--config", default="pyproject.toml", help="pyproject.toml with [tool.tfvarbench.thresholds] (default: ./pyproject.toml)")
+    parser.add_argument("--venv-cache", metavar="DIR", default=str(Path.home() / ".cache" / "tfvarbench" / "venvs"),
+                        help="where --baseline-tf/--current-tf environments are built and reused (default: ~/.cache/tfvarbench/venvs)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="new folder: baseline/ and current/ (each block a saved run), logs/, comparison.md, comparison.json")
+    parser.add_argument("pytest_args", nargs="*", metavar="-- PYTEST-ARGS", help="passed to pytest on both sides")
+    parser.set_defaults(run=run)
+
+
+def _env(values: list[str], flag: str) -> dict[str, str]:
+    found = {}
+    for value in values:
+        name, equals, setting = value.partition("=")
+        if not equals or not name:
+            raise BadInput(f"{flag} {value!r}: must be NAME=VALUE")
+        found[name] = setting
+    return found
+
+
+def _sides(args: argparse.Namespace) -> list[Side]:
+    sides = []
+    for name in ("baseline", "current"):
+        folder = Path(getattr(args, f"{name}_dir")).resolve()
+        if not (folder / "benchmarks").is_dir():
+            raise BadInput(f"--{name}-dir {folder}: holds no benchmarks/ folder")
+        python, version = getattr(args, f"{name}_python"), getattr(args, f"{name}_tf")
+        if python and version:
+            raise BadInput(f"--{name}-python and --{name}-tf: give one of them")
+        if python and not os.access(python, os.X_OK):
+            raise BadInput(f"--{name}-python {python}: not an executable file")
+        sides.append(Side(name, python or sys.executable, folder, _env(getattr(args, f"{name}_env"), f"--{name}-env")))
+    harness = sides[1].folder / "benchmarks"
+    for side in sides:
+        if args.harness == "current" and side.folder != sides[1].folder:
+            side.harness = harness
+    for side, version in zip(sides, (args.baseline_tf, args.current_tf)):
+        if version:  # built last: every other input was checked first
+            side.python = tensorflow_venv(version, side.folder, Path(args.venv_cache))
+    return sides
+
+
+def _check(args: argparse.Namespace) -> Path:
+    for option in OWN_OPTIONS:
+        if any(arg == option or arg.startswith(option + "=") for arg in args.pytest_args):
+            raise BadInput(f"{option}: ab sets it on each block itself; leave it out of the pytest arguments")
+    if args.pairs is not None and args.pairs < 2:
+        raise BadInput(f"--pairs {args.pairs}: must be at least 2 (one pair has no spread to judge by)")
+    if not args.budget > 0:
+        raise BadInput(f"--budget {args.budget}: must be a positive number of seconds")
+    if not 0 < args.threshold < 10:
+        raise BadInput(f"--threshold {args.threshold}: must be a fraction such as 0.05")
+    if not 0 < args.alpha < 0.5:
+        raise BadInput(f"--alpha {args.alpha}: must be between 0 and 0.5")
+    if args.design == "duet" and len(os.sched_getaffinity(0)) < 2:
+        raise BadInput("--design duet: needs two cores this process may use, one a side")
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BadInput(f"--out {out}: already holds something; ab writes only into a new or empty folder")
+    return out
+
+
+def _judge(sides: list[Side], args: argparse.Namespace, out: Path) -> int:
+    baseline, current = ([load_run(path) for path in side.blocks] for side in sides)
+    differences, notes = machine_differences(baseline, current)
+    thresholds = load_thresholds(Path(args.config))
+    pairs = [(index, index) for index in range(len(baseline))]
+    alpha = case_alpha(args.alpha, len({case_name(case) for run in current for case in run.cases}))
+    comparison = compare_runs(baseline, current, args.threshold, alpha, thresholds=thresholds, pairs=pairs)
+    comparison.notes = notes + [f"sides differ: {difference}" for difference in differences]
+    compare.show(comparison)
+    atomic_write(out / "comparison.md", compare.markdown(comparison))
+    atomic_write(out / "comparison.json", json.dumps(comparison.as_dict(), indent=1) + "\n")
+    print(f"comparison: {out / 'comparison.md'}, {out / 'comparison.json'}; the blocks: {out / 'baseline'}, {out / 'current'}")
+    return 1 if comparison.regressions else 0
+
+
+def case_alpha(job_alpha: float, cases: int) -> float:
+    """The false-alarm level of each case and direction that keeps the whole job's at `job_alpha` (never above compare's)."""
+    return min(ALPHA, job_alpha / (2 * max(cases, 1)))
+
+
+def run(args: argparse.Namespace) -> int:
+    out = _check(args)
+    sides = _sides(args)
+    for folder in ("baseline", "current", "logs"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    running: list[subprocess.Popen[bytes]] = []
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        run_pairs(sides, args, out, running)
+    except KeyboardInterrupt:
+        for child in running:  # each block leads a session of its own: Ctrl-C reached only this process
+            stop(child)
+        sys.stderr.write(f"tfvarbench ab: interrupted; the blocks saved so far are in {out}\n")
+        return 130
+    finally:
+        for child in running:
+            stop(child)
+        signal.signal(signal.SIGTERM, previous)
+    return _judge(sides, args, out)

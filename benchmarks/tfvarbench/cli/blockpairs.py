@@ -1,0 +1,127 @@
+"""The blocks of a `tfvarbench ab` job: what runs a side, who goes first in each pair, and running the pairs.
+
+Each block is one fresh process (`pytest benchmarks --blocks 1 --pin`) in a session of its own, its
+output in logs/, its run in baseline/ or current/. A block that fails stops the job with one line
+naming the side and the block; every block saved before it stays.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..runs import RunError, load_run
+from .usage import BadInput
+
+__all__ = ["MIN_PAIRS", "Side", "order", "run_pairs", "stop"]
+
+# One pair has no spread to judge by.
+MIN_PAIRS = 3
+
+
+@dataclass
+class Side:
+    """What runs one side's blocks: an interpreter, extra environment, and the checkout it runs in."""
+
+    name: str
+    python: str
+    folder: Path
+    env: dict[str, str] = field(default_factory=dict)
+    harness: Path | None = None  # benchmarks/ holding the tfvarbench that times this side (None: the checkout's own)
+    blocks: list[Path] = field(default_factory=list)
+
+    def command(self, pytest_args: list[str], out: Path) -> list[str]:
+        preload = ["-p", "tfvarbench.plugin"] if self.harness is not None else []
+        return [self.python, "-m", "pytest", *preload, "benchmarks", *pytest_args, "--blocks", "1", "-q",
+                "-p", "no:cacheprovider", "--benchmark-json", str(out)]
+
+    def environment(self) -> dict[str, str]:
+        env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"), **self.env}
+        if self.harness is not None:  # imported first (-p), so the checkout's own conftest finds it loaded
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.harness), env.get("PYTHONPATH")]))
+        return env
+
+
+def order(pairs: int, how: str, seed: int) -> list[tuple[str, str]]:
+    """Who goes first in each pair: A B | B A | A B ... so each side leads as often as the other, or a seeded coin toss."""
+    toss = random.Random(seed)
+    sides = ("baseline", "current")
+    first = [index % 2 if how == "abba" else toss.randrange(2) for index in range(pairs)]
+    return [(sides[lead], sides[1 - lead]) for lead in first]
+
+
+def _start(side: Side, pytest_args: list[str], out: Path, index: int, core: int | None, running: list[subprocess.Popen[bytes]]) -> Path:
+    """Start the side's block `index` (on `core`, when given); return where it saves its run."""
+    saved = out / side.name / f"block-{index:02d}.json"
+    log = out / "logs" / f"{side.name}-{index:02d}.log"
+    args = [*pytest_args] if any(arg in ("--pin", "--no-pin") for arg in pytest_args) else [*pytest_args, "--pin"]
+    pin = (lambda: os.sched_setaffinity(0, {core})) if core is not None else None  # --pin then keeps the block on that core
+    with log.open("wb") as handle:
+        running.append(subprocess.Popen(side.command(args, saved), cwd=side.folder, env=side.environment(), stdout=handle,
+                                        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=pin))
+    return saved
+
+
+def _finish(side: Side, code: int, saved: Path, index: int, out: Path) -> None:
+    """Keep the block's saved run, or stop the job with one line naming the side and the block."""
+    log = out / "logs" / f"{side.name}-{index:02d}.log"
+    if code != 0 or not saved.is_file():
+        lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+        raise BadInput(f"{side.name} block {index} failed (exit {code}; its log: {log}): {lines[-1] if lines else 'no output'}")
+    try:
+        load_run(saved)
+    except RunError as error:
+        raise BadInput(f"{side.name} block {index} saved no usable run: {error}") from None
+    side.blocks.append(saved)
+
+
+def _wait(running: list[subprocess.Popen[bytes]]) -> list[int]:
+    """Wait for every block started (both of a duet's pair, even when one failed first)."""
+    codes = [child.wait() for child in running]
+    running.clear()
+    return codes
+
+
+def run_pairs(sides: list[Side], args: argparse.Namespace, out: Path, running: list[subprocess.Popen[bytes]]) -> None:
+    by_name = {side.name: side for side in sides}
+    wanted = args.pairs or MIN_PAIRS
+    plan = order(wanted if args.pairs else 1000, args.order, args.seed)
+    started, index, cores = time.monotonic(), 0, sorted(os.sched_getaffinity(0))
+    while index < wanted or (args.pairs is None and _fits(started, index, args.budget)):
+        index += 1
+        pair = [by_name[name] for name in plan[index - 1]]
+        print(f"pair {index}{f' of {args.pairs}' if args.pairs else ''}: {pair[0].name} then {pair[1].name}"
+              + (" (at once)" if args.design == "duet" else ""), flush=True)
+        if args.design == "duet":  # cores swap each pair, so neither side keeps the better core
+            saved = [_start(side, args.pytest_args, out, index, cores[(n + index) % 2], running) for n, side in enumerate(pair)]
+            for side, code, path in zip(pair, _wait(running), saved):
+                _finish(side, code, path, index, out)
+        else:
+            for side in pair:
+                path = _start(side, args.pytest_args, out, index, None, running)
+                _finish(side, _wait(running)[0], path, index, out)
+
+
+def _fits(started: float, done: int, budget: float) -> bool:
+    """Whether one more pair is expected to end within the budget, at the pace of the pairs so far."""
+    elapsed = time.monotonic() - started
+    return elapsed + elapsed / done <= budget
+
+
+def stop(child: subprocess.Popen[bytes]) -> None:
+    """Interrupt a block as Ctrl-C would (its finalizers stop its workers); kill it if it lingers."""
+    if child.poll() is not None:
+        return
+    try:
+        os.killpg(child.pid, signal.SIGINT)
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    except ProcessLookupError:
+        child.wait()

@@ -1,0 +1,152 @@
+"""`tfvarbench ab`: the order of a job's blocks, the verdict from pairs of blocks on simulated series (seeded), and the command as a user runs it."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tfvarbench.analysis.regress import judge_cases
+from tfvarbench.cli.ab import JOB_ALPHA, case_alpha
+from tfvarbench.cli.blockpairs import order
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = ROOT / "tests" / "plugins"
+
+
+def test_abba_lets_each_side_lead_every_other_pair() -> None:
+    assert order(4, "abba", 0) == [("baseline", "current"), ("current", "baseline")] * 2
+
+
+def test_a_random_order_is_seeded_and_every_pair_holds_both_sides() -> None:
+    first, again, other = order(40, "random", 3), order(40, "random", 3), order(40, "random", 4)
+    assert first == again and first != other
+    assert all(sorted(pair) == ["baseline", "current"] for pair in first)
+    assert 10 < sum(pair[0] == "baseline" for pair in first) < 30
+
+
+def job(rng: random.Random, cases: int, pairs: int, pair_spread: float, drift: float, shifts: dict[int, float] | None = None):
+    """One simulated ab job of alternating blocks (A B | B A | ...): every case's block medians drift by `drift` over
+    the job, vary by `pair_spread` block to block, and case i's current side moves by shifts[i]."""
+    shifts = shifts or {}
+    blocks = 2 * pairs
+    sides = {}
+    for index in range(cases):
+        base, before, after = 1e-5 * (1 + index % 7), [], []
+        for pair, (lead, _) in enumerate(order(pairs, "abba", 0)):
+            for slot, side in enumerate((lead, "current" if lead == "baseline" else "baseline")):
+                moved = drift * (2 * pair + slot) / (blocks - 1) + rng.gauss(0, pair_spread / math.sqrt(2))
+                shift = shifts.get(index, 0.0) if side == "current" else 0.0
+                (after if side == "current" else before).append([base * math.exp(moved) * (1 + shift)])
+        sides[f"family/case{index}/scalar/float32/CPU:{index % 2}"] = (before, after)
+    return judge_cases(sides, threshold=0.05, alpha=case_alpha(JOB_ALPHA, cases), paired=True)[0]
+
+
+def flagged(verdicts) -> list[int]:
+    return sorted(int(name.split("/")[1][4:]) for name, v in verdicts.items() if v.verdict in ("slower", "faster"))
+
+
+def test_a_drift_of_8_percent_over_the_job_is_seen_through() -> None:
+    rng = random.Random(19)
+    for _ in range(20):
+        verdicts = job(rng, cases=60, pairs=5, pair_spread=0.01, drift=0.08)
+        assert flagged(verdicts) == []
+        assert max(v.detectable for v in verdicts.values()) < 0.05
+
+
+def test_a_5_percent_slowdown_with_1_percent_pair_spread_is_flagged_and_nothing_else() -> None:
+    rng = random.Random(5)
+    slowed = {index: 0.05 for index in range(0, 60, 8)}
+    for _ in range(20):
+        verdicts = job(rng, cases=60, pairs=5, pair_spread=0.01, drift=0.08, shifts=slowed)
+        assert flagged(verdicts) == sorted(slowed)
+        assert all(verdicts[name].verdict == "slower" for name in verdicts if int(name.split("/")[1][4:]) in slowed)
+
+
+def test_no_change_is_flagged_in_no_more_jobs_than_the_job_wide_alpha_allows() -> None:
+    # JOB_ALPHA 0.02: about 2 jobs in 100 may hold one false alarm; per case, compare's 0.001 would flag one in most jobs.
+    rng = random.Random(0)
+    for spread in (0.005, 0.01, 0.03, 0.08):
+        with_alarms = sum(bool(flagged(job(rng, cases=40, pairs=4, pair_spread=spread, drift=0.05))) for _ in range(100))
+        assert with_alarms <= 5, spread
+
+
+def _ab(tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 540) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tfvarbench", "ab", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"), os.environ.get("PYTHONPATH", "")]), **(env or {})},
+    )
+
+
+def _current_with(plugin: str, **env: str) -> list[str]:
+    """--current-env options that load one of tests/plugins into the current side's blocks, as a user would."""
+    settings = {"PYTHONPATH": str(PLUGINS), "PYTEST_PLUGINS": plugin, **env}
+    return [arg for name, value in settings.items() for arg in ("--current-env", f"{name}={value}")]
+
+
+@pytest.mark.slow
+def test_ab_times_two_sides_in_one_job_and_saves_what_compare_and_report_read(tmp_path: Path) -> None:
+    out = tmp_path / "ab"
+    # The current side slowed by the plugin a user would load through that side's environment.
+    done = _ab(tmp_path, "--pairs", "2", *_current_with("slowdown", TFVARBENCH_SLOW_OP="assign_add:0.05"), "--out", str(out),
+               "--", "-k", "assign_add_no_read and scalar", "--logical-cpus", "2")
+    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    assert "pair 1 of 2: baseline then current" in done.stdout and "pair 2 of 2: current then baseline" in done.stdout
+    for side in ("baseline", "current"):
+        assert sorted(path.name for path in (out / side).iterdir()) == ["block-01.json", "block-02.json"]
+    comparison = json.loads((out / "comparison.json").read_text())
+    assert comparison["paired"] and len(comparison["rows"]) == 2
+    assert {row["name"].split("/")[-1] for row in comparison["rows"]} == {"CPU:0", "CPU:1"}
+    slowed = json.loads((out / "current" / "block-01.json").read_text())
+    assert all(bench["extra_info"]["verified"] for bench in slowed["benchmarks"])
+    # What the job saved is what the other commands read: compare pairs the blocks itself, report pools them.
+    again = subprocess.run([sys.executable, "-m", "tfvarbench", "compare", str(out / "baseline"), str(out / "current"),
+                            "--threshold", "0.05", "--json", str(tmp_path / "again.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == done.returncode, again.stderr
+    assert json.loads((tmp_path / "again.json").read_text())["rows"] == comparison["rows"]
+    report = subprocess.run([sys.executable, "-m", "tfvarbench", "report", str(out / "current"), "--out", str(tmp_path / "report")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "report" / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_a_side_whose_block_fails_stops_the_job_in_one_line_and_keeps_the_other_sides_blocks(tmp_path: Path) -> None:
+    out = tmp_path / "ab"
+    done = _ab(tmp_path, "--pairs", "2", *_current_with("breakcase", TFVARBENCH_BREAK="assign_add_no_read:1"), "--out", str(out),
+               "--", "-k", "assign_add_no_read and scalar", "--devices", "CPU:0")
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("tfvarbench ab: current block 1 failed (exit 1")
+    assert [path.name for path in (out / "baseline").iterdir()] == ["block-01.json"]
+    assert not (out / "comparison.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--pairs", "1"], "--pairs 1: must be at least 2"),
+        (["--", "-k", "x", "--blocks", "2"], "--blocks: ab sets it on each block itself"),
+        (["--", "--benchmark-json=x.json"], "--benchmark-json: ab sets it on each block itself"),
+        (["--baseline-env", "NOEQUALS"], "--baseline-env 'NOEQUALS': must be NAME=VALUE"),
+        (["--current-python", "/nonexistent/python"], "--current-python /nonexistent/python: not an executable file"),
+        (["--baseline-dir", "/"], "--baseline-dir /: holds no benchmarks/ folder"),
+        (["--threshold", "0"], "--threshold 0.0: must be a fraction"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], problem: str) -> None:
+    done = _ab(tmp_path, "--out", str(tmp_path / "ab"), *args)
+    assert done.returncode == 2 and problem in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (tmp_path / "ab").exists() or not any((tmp_path / "ab").iterdir())
+
+
+def test_an_out_folder_that_holds_something_is_refused_and_kept(tmp_path: Path) -> None:
+    (tmp_path / "ab").mkdir()
+    (tmp_path / "ab" / "notes.txt").write_text("mine")
+    done = _ab(tmp_path, "--out", str(tmp_path / "ab"))
+    assert done.returncode == 2 and "already holds something" in done.stderr
+    assert [path.name for path in (tmp_path / "ab").iterdir()] == ["notes.txt"]
