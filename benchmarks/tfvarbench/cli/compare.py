@@ -118,15 +118,16 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(inputs=[args.baseline, args.current], files={"--markdown": args.markdown, "--json": args.json})
     config = _config(args.config)
     thresholds, warnings = read_config(config)
+    for warning in warnings:  # said first: a comparison that then fails still shows its misspelt setting
+        sys.stderr.write(f"tfvarbench compare: warning: {warning}\n")
     baseline, current = load_runs([args.baseline]), load_runs([args.current])
     differences, notes = machine_differences(baseline, current)
     if differences and not args.allow_machine_change:
         raise BadInput(f"runs from different machines ({'; '.join(differences)}); pass --allow-machine-change to compare anyway")
     comparison = compare_runs(baseline, current, args.threshold, args.alpha, thresholds, normalise=args.normalise)
     names = [row.name for row in comparison.rows] + list(comparison.only_baseline) + list(comparison.only_current)
-    warnings += [f"{config}: threshold {glob!r} matches no case of these runs; is it misspelt?" for glob in unmatched_globs(thresholds, names)]
-    for warning in warnings:
-        sys.stderr.write(f"tfvarbench compare: warning: {warning}\n")
+    for glob in unmatched_globs(thresholds, names):
+        sys.stderr.write(f"tfvarbench compare: warning: {config}: threshold {glob!r} matches no case of these runs; is it misspelt?\n")
     comparison.notes = notes + [f"machine change allowed: {d}" for d in differences]
     for note in comparison.notes:
         print(note)

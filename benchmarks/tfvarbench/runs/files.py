@@ -142,7 +142,8 @@ def _write_new(target: Path, files: Mapping[str, str | bytes], marker: str) -> N
     try:
         with held_signals():
             staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{target.name}-", dir=target.parent))
-        _fill(staging, {**files, MARKER: marker})
+        _fill(staging, files)
+        _fill(staging, {MARKER: marker})
         staging.chmod(0o755)  # mkdtemp made it private; a report is for reading
         with held_signals():
             staging.rename(target)
