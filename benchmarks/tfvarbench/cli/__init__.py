@@ -19,11 +19,12 @@ from .usage import BadInput, Parser
 __all__ = ["BadInput", "main"]
 
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+# Each a module of this package, in the order `tfvarbench --help` lists them.
+SUBCOMMANDS = ("report", "compare", "history", "interleave", "doctor")
 
 
 def _build() -> Parser:
-    # Imported here, not at the top, so that a Ctrl-C while they load is answered in one line too.
-    from . import compare, doctor, history, interleave, report
+    import importlib
 
     parser = Parser(
         prog="tfvarbench",
@@ -33,8 +34,8 @@ def _build() -> Parser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and the subcommands")
     subparsers = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=Parser)
-    for module in (report, compare, history, interleave, doctor):  # in the order --help lists them
-        module.add_parser(subparsers)
+    for name in SUBCOMMANDS:  # imported here, not at the top, so that a Ctrl-C while they load is one line too
+        importlib.import_module(f"{__name__}.{name}").add_parser(subparsers)
     return parser
 
 
@@ -44,7 +45,8 @@ def _terminated(signum: int, frame: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminated) if _main_thread() else None
-    command = "tfvarbench"
+    words = [word for word in (sys.argv[1:] if argv is None else argv) if not word.startswith("-")]
+    command = f"tfvarbench {words[0]}" if words and words[0] in SUBCOMMANDS else "tfvarbench"
     try:
         parser = _build()
         args = parser.parse_args(argv)
@@ -54,7 +56,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             sys.stderr.write(f"tfvarbench: name a subcommand\n\n{parser.format_help()}")
             return 2
-        command = f"tfvarbench {args.command}"
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         sys.stderr.write(f"{command}: interrupted\n")
