@@ -238,3 +238,12 @@ def test_ctrl_c_while_writing_leaves_the_folder_as_it_was_and_no_staging(tmp_pat
         write_folder(out, _Interrupted({"comparison.md": "new", "fastest.md": "new", "index.html": "new"}), kind="report")
     assert _everything(tmp_path) == before
     assert [p.name for p in tmp_path.iterdir()] == (["deep"] if earlier else [])  # the parents it made went too
+
+
+def test_a_file_system_refusal_is_one_line_and_exit_2_never_1(saved_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 1 is compare's "a case got slower": a name the file system will not take must not look like one."""
+    too_long = tmp_path / ("x" * 300 + ".json")
+    _refused(["compare", str(BASELINES / "quick-2cpu-pinned-run1.json"), str(BASELINES / "quick-2cpu-pinned-run2.json"),
+              "--json", str(too_long)], capsys, "File name too long")
+    _refused(["report", str(saved_run), "--out", str(tmp_path / ("y" * 300))], capsys, "File name too long")
+    assert list(tmp_path.iterdir()) == []
