@@ -43,6 +43,30 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _check_file(said: str, path: Path, sources: list[Path]) -> None:
+    if path.is_dir():
+        raise BadInput(f"{said}: is a folder; name a file")
+    for source in sources:
+        if path == source:
+            raise BadInput(f"{said}: is the input {source}; writing it would destroy it")
+        if source.is_dir() and _inside(path, source) and path.suffix == ".json":
+            raise BadInput(f"{said}: is inside the input folder {source}, where it would be read as a saved run")
+
+
+def _check_folder(said: str, path: Path, sources: list[Path], kind: str | None) -> None:
+    if path.exists() and not path.is_dir():
+        raise BadInput(f"{said}: is a file; name a folder")
+    for source in sources:
+        if _inside(source, path):
+            raise BadInput(f"{said}: holds the input {source}; write the {kind or 'output'} to another folder")
+    if kind is not None:
+        problem = folder_problem(path, kind)
+        if problem:
+            raise BadInput(f"{said}: {problem}")
+    elif path.is_dir() and any(path.iterdir()):
+        raise BadInput(f"{said}: already holds files; choose a new or empty folder")
+
+
 def check_outputs(
     *,
     inputs: Iterable[PathLike] = (),
@@ -55,6 +79,7 @@ def check_outputs(
     `files` and `folders` map an option (`--json`) to the path given (None: not given). `kind` is
     the tfvarbench folder (`report`, `history`, ...) the `folders` will hold; without it an
     existing folder must be empty. Symlinks count where they point, as they are written there.
+    For example: check_outputs(inputs=[args.baseline], files={"--json": args.json}, folders={"--out": args.out}, kind="ab").
     """
     sources = [Path(raw).resolve() for raw in inputs]
     outputs: dict[Path, str] = {}
@@ -66,30 +91,15 @@ def check_outputs(
             said = f"{flag} {raw}"
             if path in outputs:
                 raise BadInput(f"{outputs[path]} and {said} are the same {role}: each output needs a path of its own")
-            problem = writable_problem(path if not path.exists() else (path if role == "folder" else path.parent))
+            # A folder is written into; a file that exists is replaced by a rename in its folder.
+            problem = writable_problem(path.parent if role == "file" and path.exists() else path)
             if problem:
                 raise BadInput(f"{said}: {problem}")
             if role == "file":
-                if path.is_dir():
-                    raise BadInput(f"{said}: is a folder; name a file")
-                for source in sources:
-                    if path == source:
-                        raise BadInput(f"{said}: is the input {source}; writing it would destroy it")
-                    if source.is_dir() and _inside(path, source) and path.suffix == ".json":
-                        raise BadInput(f"{said}: is inside the input folder {source}, where it would be read as a saved run")
+                _check_file(said, path, sources)
             else:
-                if path.exists() and not path.is_dir():
-                    raise BadInput(f"{said}: is a file; name a folder")
-                for source in sources:
-                    if _inside(source, path):
-                        raise BadInput(f"{said}: holds the input {source}; write the {kind or 'output'} to another folder")
-                if kind is not None:
-                    problem = folder_problem(path, kind)
-                    if problem:
-                        raise BadInput(f"{said}: {problem}")
-                elif path.is_dir() and any(path.iterdir()):
-                    raise BadInput(f"{said}: already holds files; choose a new or empty folder")
-            for other, flag_said in outputs.items():
+                _check_folder(said, path, sources, kind)
+            for other, earlier in outputs.items():
                 if _inside(path, other) or _inside(other, path):
-                    raise BadInput(f"{flag_said} and {said}: one is inside the other; give each output a place of its own")
+                    raise BadInput(f"{earlier} and {said}: one is inside the other; give each output a place of its own")
             outputs[path] = said
