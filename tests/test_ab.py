@@ -148,5 +148,5 @@ def test_an_out_folder_that_holds_something_is_refused_and_kept(tmp_path: Path) 
     (tmp_path / "ab").mkdir()
     (tmp_path / "ab" / "notes.txt").write_text("mine")
     done = _ab(tmp_path, "--out", str(tmp_path / "ab"))
-    assert done.returncode == 2 and "already holds something" in done.stderr
+    assert done.returncode == 2 and "already holds files" in done.stderr
     assert [path.name for path in (tmp_path / "ab").iterdir()] == ["notes.txt"]

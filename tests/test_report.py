@@ -178,5 +178,5 @@ def test_unknown_reference_and_foreign_out_directory_are_refused(saved_run: Path
     mine.mkdir()
     (mine / "notes.txt").write_text("the user's")
     assert main(["report", str(saved_run), "--out", str(mine)]) == 2
-    assert "exists and is not a tfvarbench report" in capsys.readouterr().err
+    assert "holds files that are not a tfvarbench report (such as notes.txt)" in capsys.readouterr().err
     assert (mine / "notes.txt").read_text() == "the user's" and len(list(mine.iterdir())) == 1

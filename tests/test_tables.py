@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tfvarbench.runs import RunError, atomic_dir, load_run, load_runs
+from tfvarbench.runs import RunError, load_run, load_runs, write_folder
 from tfvarbench.render.document import markdown
 from tfvarbench.render.tables import comparison_table, device_table, labelled_cases, results_csv
 from tfvarbench.render.units import column_unit, format_in, format_ratio, format_seconds
@@ -64,13 +64,13 @@ def test_csv_has_one_row_per_case_and_device(saved_run: Path) -> None:
 
 def test_a_failed_write_leaves_the_previous_directory_untouched(tmp_path: Path) -> None:
     target = tmp_path / "report"
-    target.mkdir()
+    write_folder(target, {"comparison.md": "earlier"}, kind="report")
     (target / "kept.md").write_text("saved by the user")
-    with pytest.raises(RuntimeError), atomic_dir(target) as staging:
-        (staging / "half.md").write_text("half")
-        raise RuntimeError("renderer crashed")
+    with pytest.raises(TypeError):  # the second file cannot be written: the first was already staged
+        write_folder(target, {"comparison.md": "new", "half.md": 0}, kind="report")  # type: ignore[dict-item]
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
-    assert (target / "kept.md").read_text() == "saved by the user"
+    assert sorted(p.name for p in target.iterdir()) == [".tfvarbench-report", "comparison.md", "kept.md"]
+    assert (target / "kept.md").read_text() == "saved by the user" and (target / "comparison.md").read_text() == "earlier"
 
 
 @pytest.mark.parametrize(

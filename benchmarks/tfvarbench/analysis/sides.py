@@ -14,7 +14,7 @@ from typing import Any
 from ..runs import Run, RunError, case_name, pool
 from ..runs.pool import block_medians
 
-__all__ = ["Side", "load_thresholds", "machine_differences", "side", "threshold_for"]
+__all__ = ["SETTINGS", "Side", "load_thresholds", "machine_differences", "read_config", "side", "threshold_for", "unmatched_globs"]
 
 YARDSTICK = ("reference", "cpu yardstick")
 
@@ -22,10 +22,18 @@ YARDSTICK = ("reference", "cpu yardstick")
 Side = dict[str, tuple[dict[str, Any], list[list[float]]]]
 
 
-def load_thresholds(path: Path | None) -> dict[str, float]:
-    """Per-case thresholds from [tool.tfvarbench.thresholds] in a pyproject.toml: {glob: fraction}."""
+# The [tool.tfvarbench] settings tfvarbench reads; any other key there is a misspelling, said by name.
+SETTINGS = ("thresholds",)
+
+
+def read_config(path: Path | None) -> tuple[dict[str, float], list[str]]:
+    """({glob: fraction} from [tool.tfvarbench.thresholds] in a pyproject.toml, warnings about the rest).
+
+    A [tool.tfvarbench] key tfvarbench does not read (a misspelt `threshold`) is warned about, not
+    ignored silently: its thresholds would otherwise never apply. A table that is not a table is an error.
+    """
     if path is None or not path.exists():
-        return {}
+        return {}, []
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -34,13 +42,32 @@ def load_thresholds(path: Path | None) -> dict[str, float]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise RunError(f"{path}: not valid TOML ({error})") from None
-    table = data.get("tool", {}).get("tfvarbench", {}).get("thresholds", {})
+    settings: Any = data
+    for key in ("tool", "tfvarbench"):
+        settings = settings.get(key, {})
+        if not isinstance(settings, dict):
+            raise RunError(f"{path}: `{key}` must be a table, got {type(settings).__name__} {settings!r}")
+    warnings = [
+        f"{path}: [tool.tfvarbench.{key}] is not a tfvarbench setting (it reads {', '.join(SETTINGS)}); ignored"
+        for key in settings if key not in SETTINGS
+    ]
+    table = settings.get("thresholds", {})
     if not isinstance(table, dict):
         raise RunError(f"{path}: [tool.tfvarbench.thresholds] must be a table of glob = fraction")
     for glob, value in table.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10:
             raise RunError(f"{path}: threshold for {glob!r} must be a fraction such as 0.1, got {value!r}")
-    return {str(glob): float(value) for glob, value in table.items()}
+    return {str(glob): float(value) for glob, value in table.items()}, warnings
+
+
+def load_thresholds(path: Path | None) -> dict[str, float]:
+    """Per-case thresholds from [tool.tfvarbench.thresholds] in a pyproject.toml: {glob: fraction}."""
+    return read_config(path)[0]
+
+
+def unmatched_globs(thresholds: dict[str, float], names: Sequence[str]) -> list[str]:
+    """The threshold globs that match none of `names`: a misspelt glob, or runs without those cases."""
+    return [glob for glob in thresholds if not any(fnmatch.fnmatchcase(name, glob) for name in names)]
 
 
 def threshold_for(name: str, thresholds: dict[str, float], default: float) -> float:

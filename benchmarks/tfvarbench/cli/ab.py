@@ -18,12 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..analysis.regress import compare_runs, load_thresholds, machine_differences
+from ..analysis.regress import compare_runs, machine_differences
 from ..analysis.verdict import ALPHA
 from ..runs import atomic_write, case_name, load_run
 from . import compare
 from .blockpairs import MIN_PAIRS, Side, run_pairs, stop
-from .usage import BadInput
+from .outputs import check_outputs
+from .usage import BadInput, add_subcommand, check_threshold
 from .venvs import tensorflow_venv
 
 __all__ = ["add_parser", "case_alpha", "run"]
@@ -40,11 +41,12 @@ JOB_ALPHA = 0.02
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "ab", help="time a baseline and a current side in one job, block by block, and flag cases that got slower",
-        description=__doc__.split("\n\n")[1] + " Everything after -- goes to pytest on both sides (-k, --logical-cpus, --profile, ...).",
-        epilog="exit status: 0 no case got slower, 1 a case got slower, 2 bad input or a block failed, 130 interrupted. "
-        "Example: tfvarbench ab --current-env TFVARBENCH_SLOW_OP=assign_add:0.05 --out ab -- -k assign --logical-cpus 2",
+    parser = add_subcommand(
+        subparsers, "ab", "time a baseline and a current side in one job, block by block, and flag cases that got slower",
+        __doc__.split("\n\n")[1] + "\n\nEverything after -- goes to pytest on both sides (-k, --logical-cpus, --profile, ...). Example:\n"
+        "  tfvarbench ab --current-env PYTHONPATH=tests/plugins --current-env PYTEST_PLUGINS=slowdown \\\n"
+        "    --current-env TFVARBENCH_SLOW_OP=assign_add:0.05 --out ab -- -k assign --logical-cpus 2",
+        "0 no case got slower; 1 a case got slower", "a block that failed (one line names the side and the block)",
     )
     for name in ("baseline", "current"):
         parser.add_argument(f"--{name}-python", metavar="PATH", help=f"interpreter that runs the {name}'s blocks (default: this one)")
@@ -62,7 +64,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--threshold", type=float, default=0.05, help="relative change a regression must exceed (default 0.05)")
     parser.add_argument("--alpha", type=float, default=JOB_ALPHA,
                         help=f"chance of a false alarm anywhere in the job (default {JOB_ALPHA}); each case and direction is tested at ALPHA / (2 x cases)")
-    parser.add_argument("--config", default="pyproject.toml", help="pyproject.toml with [tool.tfvarbench.thresholds] (default: ./pyproject.toml)")
+    parser.add_argument("--config", help="pyproject.toml with [tool.tfvarbench.thresholds] (default: ./pyproject.toml, if there is one)")
     parser.add_argument("--venv-cache", metavar="DIR", default=str(Path.home() / ".cache" / "tfvarbench" / "venvs"),
                         help="where --baseline-tf/--current-tf environments are built and reused (default: ~/.cache/tfvarbench/venvs)")
     parser.add_argument("--out", required=True, metavar="DIR", help="new folder: baseline/ and current/ (each block a saved run), logs/, comparison.md, comparison.json")
@@ -110,26 +112,25 @@ def _check(args: argparse.Namespace) -> Path:
         raise BadInput(f"--pairs {args.pairs}: must be at least 2 (one pair has no spread to judge by)")
     if not args.budget > 0:
         raise BadInput(f"--budget {args.budget}: must be a positive number of seconds")
-    if not 0 < args.threshold < 10:
-        raise BadInput(f"--threshold {args.threshold}: must be a fraction such as 0.05")
+    check_threshold("--threshold", args.threshold)
     if not 0 < args.alpha < 0.5:
         raise BadInput(f"--alpha {args.alpha}: must be between 0 and 0.5")
     if args.design == "duet" and len(os.sched_getaffinity(0)) < 2:
         raise BadInput("--design duet: needs two cores this process may use, one a side")
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise BadInput(f"--out {out}: already holds something; ab writes only into a new or empty folder")
-    return out
+    # Blocks are saved into --out as they finish, so it must be new or empty (nothing of the user's is in the way).
+    check_outputs(folders={"--out": args.out})
+    return Path(args.out)
 
 
 def _judge(sides: list[Side], args: argparse.Namespace, out: Path) -> int:
     baseline, current = ([load_run(path) for path in side.blocks] for side in sides)
     differences, notes = machine_differences(baseline, current)
-    thresholds = load_thresholds(Path(args.config))
+    config, thresholds = compare.thresholds_of(args.config, "ab")
     pairs = [(index, index) for index in range(len(baseline))]
     alpha = case_alpha(args.alpha, len({case_name(case) for run in current for case in run.cases}))
     comparison = compare_runs(baseline, current, args.threshold, alpha, thresholds=thresholds, pairs=pairs)
     comparison.notes = notes + [f"sides differ: {difference}" for difference in differences]
+    compare.warn_unmatched("ab", config, thresholds, comparison)
     compare.show(comparison)
     atomic_write(out / "comparison.md", compare.markdown(comparison))
     atomic_write(out / "comparison.json", json.dumps(comparison.as_dict(), indent=1) + "\n")

@@ -9,6 +9,7 @@ import pytest
 
 from ..measure import hardware
 from ..measure.devices import DeviceError, select
+from ..measure.limits import count_problem
 from ..measure.cases import PROFILES
 from .bench_options import budget, check
 from .state import BLOCKS, CHILD_BLOCK, PRESENT, PROFILE, RESULTS, SAVE_TAG, SELECTED, runs_benchmarks
@@ -66,6 +67,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.help:
         return
     logical_cpus = config.getoption("logical_cpus")
+    problem = count_problem(logical_cpus, config.getoption("workers"))
+    if problem:  # before TensorFlow loads: building a thousand devices takes minutes
+        raise pytest.UsageError(problem)
     try:
         # The devices are named from the physical list, never by listing logical devices: that would
         # start TensorFlow's runtime here, and in the parent of a blocked run (which times nothing)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.model import Fit, fit_cost, model_key
-from ..runs import Run, RunError, atomic_dir, identity_of, pool
+from ..runs import MARKER, Run, RunError, identity_of, pool, write_folder
 from .document import Section, markdown
 from . import advice
 from .findings import bandwidth_table, cost_model_table, device_crossovers, fastest_table
@@ -20,11 +20,9 @@ from .plots import caption
 from .recommend import Crossover, Recommendations, noise, recommend, tied
 from .tables import comparison_table, device_table, devices_of, labelled_cases, results_csv
 
-__all__ = ["MARKER", "PICKS", "Report", "build_report", "check_out", "crossovers_of", "fits_of", "merge", "write_report"]
+__all__ = ["MARKER", "PICKS", "Report", "build_report", "crossovers_of", "fits_of", "merge", "write_report"]
 
 PICKS = ("newest", "pooled")
-# A file every report directory holds: --out may replace a directory that has it, never another.
-MARKER = ".tfvarbench-report"
 
 
 def merge(runs: Sequence[Run], pick: str = "newest") -> list[dict[str, Any]]:
@@ -115,7 +113,6 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
     files = {name: markdown(sections) for name, sections in pages.items()}
     files["results.csv"] = results_csv(cases)
     files["index.html"] = page(pages, images, runs, {name: caption(name) for name in images})
-    files[MARKER] = "This directory is a tfvarbench report; `tfvarbench report --out` may replace it.\n"
     return Report(pages, files, fits, images, recommendations)
 
 
@@ -123,20 +120,11 @@ def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_")
 
 
-def check_out(out: Path) -> None:
-    """Refuse an --out that exists and is not an earlier report: a user's files are never replaced."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
-        raise RunError(f"{out}: exists and is not a tfvarbench report; choose a new --out directory")
-
-
 def write_report(runs: Sequence[Run], out: str | Path, pick: str = "newest", reference: str | None = None, plots: bool = True) -> Report:
-    """Build the report and write it to `out` (new, empty, or an earlier report), whole or not at all."""
-    out = Path(out)
-    check_out(out)
+    """Build the report and write it to `out` (new, empty, or an earlier report), whole or not at all.
+
+    Only the files an earlier report wrote are replaced (runs.files): the user's own stay.
+    """
     report = build_report(runs, pick, reference, plots)
-    with atomic_dir(out) as staging:
-        for name, text in report.files.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        for name, data in report.images.items():
-            (staging / name).write_bytes(data)
+    write_folder(out, {**report.files, **report.images}, kind="report")
     return report
