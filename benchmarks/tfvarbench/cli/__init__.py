@@ -10,13 +10,13 @@ import sys
 from collections.abc import Sequence
 
 from ..runs import RunError
-from . import compare, doctor, history, interleave, report
+from . import compare, doctor, history, interleave, readme, report
 from .usage import BadInput, Parser
 
 __all__ = ["BadInput", "main"]
 
 # In the order `tfvarbench --help` lists them.
-SUBCOMMANDS = (report, compare, history, interleave, doctor)
+SUBCOMMANDS = (report, compare, history, interleave, readme, doctor)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
