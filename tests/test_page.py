@@ -1,4 +1,4 @@
-"""The report's page in a real browser (headless Chromium): summary first, every section there, every plot drawn, offline."""
+"""The report's page in a real browser (headless Chromium): the summary's tables first, every chart and plot drawn, sorting, the first screen, offline."""
 from __future__ import annotations
 
 import re
@@ -32,10 +32,11 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "index.html"
 
 
-def rendered(page: Path, tmp_path: Path) -> str:
+def rendered(page: Path, tmp_path: Path, window: tuple[int, int] = (1400, 900)) -> str:
     """The DOM after the page's script ran (virtual time lets the load event fire before the dump)."""
     result = subprocess.run(
-        [chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        [chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={window[0]},{window[1]}", "--hide-scrollbars",
+         "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -47,12 +48,20 @@ def test_the_page_opens_offline_with_the_summary_first_and_every_plot_drawn(page
     assert not re.search(r"""(src|href)=["']https?:""", dom)  # nothing to fetch: it opens offline
     ids = re.findall(r'<section id="([^"]+)"', dom)
     assert ids == SECTIONS  # the summary first, then the evidence, plots last
-    assert ids[0] == "summary" and "What to use on this machine" in dom.split('<section id="CPU_0"')[0]
+    summary = dom.split('<section id="summary">')[1].split("</section>")[0]
+    assert "What to use on this machine" in summary
+    # The summary's tables come first: the first table of the page is the first job's, before any list.
+    assert dom.index("<table") > dom.index('<section id="summary">') and summary.index("<table") < summary.find("<ul>")
+    assert summary.index("Write new values") < summary.index("<table")
     contents = dom.split('<nav class="toc">')[1].split("</nav>")[0]
     assert re.findall(r'href="#([^"]+)"', contents) == SECTIONS
     images = re.findall(r"<img [^>]*>", dom)
     pngs = [p for p in page.parent.iterdir() if p.suffix == ".png"]
     assert len(images) == len(pngs) >= 5
+    # Each job's table has its chart beside it, and it drew.
+    jobs = re.findall(r'<div class="job">(.*?)</figure>', summary, re.S)
+    assert len(jobs) == summary.count("<table") >= 6
+    assert all('data-loaded="yes"' in job and 'data-name="glance-' in job for job in jobs)
     assert all('data-loaded="yes"' in img for img in images), [img[:200] for img in images if 'data-loaded="yes"' not in img]
     assert re.search(rf'id="page-status"[^>]*data-images="{len(images)}/{len(images)}"', dom)
     # The script marked the numeric columns (right-aligned, sorted by value with its unit).
@@ -74,3 +83,32 @@ def test_a_table_sorts_by_time_with_its_unit(page: Path, tmp_path: Path) -> None
     scale = {"ns": 1e-9, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
     values = [float(cell.split()[0]) * scale[cell.split()[1]] for cell in cells]
     assert len(values) > 10 and values == sorted(values)
+
+
+def test_the_summary_tables_sort_by_time_with_its_unit(page: Path, tmp_path: Path) -> None:
+    """Click a size column of the first job's table: its ways come out fastest first."""
+    sorted_page = page.parent / "sorted-summary.html"
+    click = ("<script>window.addEventListener('load',function(){var t=document.querySelector('#summary table');"
+             "t.tHead.rows[0].cells[3].click();});</script>")
+    sorted_page.write_text(page.read_text().replace("</body>", click + "</body>"))
+    table = rendered(sorted_page, tmp_path).split('<section id="summary">')[1].split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+    cells = [re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row)[3]) for row in rows]
+    scale = {"ns": 1e-9, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+    values = [float(cell.split()[0]) * scale[cell.split()[1]] for cell in cells if cell != "–"]
+    assert len(values) >= 3 and values == sorted(values) and "fastest" in cells[0]
+
+
+def test_the_first_screen_shows_at_least_two_jobs_tables(page: Path, tmp_path: Path) -> None:
+    """At 1400 x 900 the bottom of the second job's table is inside the first 900 pixels (the page's script measures it;
+    a headless window's inner height is less than its size, a screenshot's is not, so the 900 is fixed)."""
+    measured = page.parent / "measured.html"
+    probe = ("<script>window.addEventListener('load',function(){var s=document.getElementById('page-status');"
+             "var t=document.querySelectorAll('#summary table');var seen=0;"
+             "Array.prototype.forEach.call(t,function(x){if(x.getBoundingClientRect().bottom<=900)seen++;});"
+             "s.setAttribute('data-first-screen',seen+'/'+window.innerWidth+'x'+window.innerHeight);});</script>")
+    measured.write_text(page.read_text().replace("</body>", probe + "</body>"))
+    found = re.search(r'data-first-screen="(\d+)/(\d+)x(\d+)"', rendered(measured, tmp_path))
+    assert found, "the probe did not run"
+    tables, width, _ = map(int, found.groups())
+    assert width == 1400 and tables >= 2

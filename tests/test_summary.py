@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from tfvarbench.plugin.summary import SUMMARY_LINES, closing_lines
-from tfvarbench.render import advice
+from tfvarbench.render import glance
 from tfvarbench.render.findings import fastest_table
 from tfvarbench.render.plots import MIN_SPAN, spread, y_range
-from tfvarbench.render.recommend import noise, tied
+from tfvarbench.render.ties import noise, tied
 from tfvarbench.render.report import build_report, crossovers_of, fits_of
 from tfvarbench.render.tables import labelled_cases
 from tfvarbench.runs import load_run, variant_label
@@ -23,7 +23,7 @@ def report():
 
 def test_the_summary_is_the_first_page_and_its_own_file(report) -> None:
     assert list(report.pages)[0] == "summary.md"
-    assert report.files["summary.md"] == advice.markdown(report.recommendations)
+    assert report.files["summary.md"] == glance.markdown(report.answer)
     assert report.files["summary.md"].startswith("# What to use on this machine\n")
     page = report.files["index.html"]
     assert page.index('<section id="summary">') < page.index('<section id="CPU_0">') < page.index('<section id="comparison">')
@@ -43,7 +43,9 @@ def test_crossovers_come_from_the_fits_and_noise_makes_a_tie(report) -> None:
             pairs = [(a, b) for a in cases for b in cases if a["device_label"] == x.first and b["device_label"] == x.second
                      and (a["op"], a["variant"], a["mode"], a["dtype"], a["size"], a["family"]) == (x.op, x.variant, x.mode, x.dtype, b["size"], b["family"])]
             assert not all(tied(a["median_s"], noise(a), b["median_s"], noise(b)) for a, b in pairs)
-    assert set(report.recommendations.devices[0].jobs[0].crossovers) <= set(found)
+    listed = {(o.where, o.faster, o.at_bytes) for t in report.answer.tables for o in t.overtakes if not o.before}
+    assert listed <= {(f"{x.op}: {x.variant}" + (f" [{x.mode}]" if x.op == "update step" else ""), x.faster, x.at_bytes) for x in found}
+    assert listed  # CPU:1 overtakes CPU:0 inside the range for some way in this run
 
 
 def test_a_fastest_device_within_noise_is_a_tie_never_a_one_percent_win(report) -> None:
@@ -61,11 +63,16 @@ def test_a_fastest_device_within_noise_is_a_tie_never_a_one_percent_win(report) 
     assert any(row[6].startswith("tie: ") for row in rows) and any(not row[6].startswith("tie: ") for row in rows)
 
 
-def test_the_end_of_a_run_prints_the_short_summary_and_the_report_path(report, tmp_path: Path) -> None:
-    lines = closing_lines(report, tmp_path / "run.json", tmp_path / "reports" / "run")
-    assert lines[0] == "What to use on this machine:"
-    assert lines[1 : 1 + SUMMARY_LINES] == advice.short(report.recommendations, SUMMARY_LINES)[: len(lines) - 5]
-    assert len(lines) <= SUMMARY_LINES + 5 and lines[-1] == f"report: {tmp_path / 'reports' / 'run' / 'index.html'}"
+def test_the_end_of_a_run_prints_at_most_twelve_lines_then_where_the_report_is(report, tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "run"
+    room = SUMMARY_LINES - 2  # the separator and the no-GPU note
+    lines = closing_lines(report, tmp_path / "run.json", out, room)
+    assert len(lines) == room and SUMMARY_LINES == 12
+    assert lines[:-2] == glance.short(report.answer, room - 2)
+    assert lines[-2] == f"saved run: {tmp_path / 'run.json'}" and lines[-1].startswith(f"report: {out / 'index.html'} (summary.md and ")
+    assert all(line.startswith("trap: ") for line in lines[:5]) and not lines[5].startswith("trap: ")
+    assert len(closing_lines(report, tmp_path / "run.json", out, 6)) == 6  # a smaller room: fewer lines, the last says how many more
+    assert closing_lines(report, tmp_path / "run.json", out, 6)[3].startswith("... ")
     assert not any(line.startswith("|") for line in lines)  # no table
 
 

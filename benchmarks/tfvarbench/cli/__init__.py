@@ -20,7 +20,7 @@ __all__ = ["BadInput", "main"]
 
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 # Each a module of this package, in the order `tfvarbench --help` lists them.
-SUBCOMMANDS = ("report", "compare", "ab", "history", "interleave", "doctor")
+SUBCOMMANDS = ("report", "compare", "ab", "history", "interleave", "readme", "doctor")
 
 
 def _build() -> Parser:

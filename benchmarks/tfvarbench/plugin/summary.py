@@ -8,8 +8,9 @@ import pytest
 
 from .state import PRESENT, REPORT, RESULTS, SAVE_TAG, SELECTED, benchmark_session
 
-# The end of a run is read on a terminal: the short summary gets about a screenful at most.
-SUMMARY_LINES = 20
+# The end of a run is read on a terminal: every tfvarbench line, its separator included, fits in this many.
+SUMMARY_LINES = 12
+HEADING = "tfvarbench: what to use on this machine"
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
@@ -41,35 +42,38 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     out = config.stash[RESULTS] / "reports" / run.run_id
     report = write_report([run], out)  # the same code as `tfvarbench report`, from the saved file
-    config.stash[REPORT] = closing_lines(report, saved[-1], out)
+    room = SUMMARY_LINES - 1 - len(gpu_note(config))  # the separator and the GPU note come first
+    config.stash[REPORT] = closing_lines(report, saved[-1], out, room)
 
 
-def closing_lines(report: Any, saved: Path, out: Path) -> list[str]:
-    """What a run is for, in a few lines: what to use here, then where the files went.
+def closing_lines(report: Any, saved: Path, out: Path, max_lines: int = SUMMARY_LINES - 1) -> list[str]:
+    """What a run is for, in at most `max_lines`: the traps and the jobs whose fastest way is not the
+    common idiom, one line each with devices merged, then where the run and its report went.
 
-    The full comparison table (a row per case) stays in the report: printed, it scrolled the
-    answer off the screen.
+    The tables stay in the report: printed, they scrolled the answer off the screen.
     """
-    from ..render import advice
+    from ..render import glance
 
-    tables = ", ".join(name for name in report.files if name.endswith((".md", ".csv")))
-    return [
-        advice.TITLE + ":", *advice.short(report.recommendations, SUMMARY_LINES), "",
-        f"saved run: {saved}", f"tables: {out}/ ({tables})", f"report: {out / 'index.html'}",
-    ]
+    tables = [name for name in report.files if name.endswith((".md", ".csv")) and name != "summary.md"]
+    where = [f"saved run: {saved}", f"report: {out / 'index.html'} (summary.md and {len(tables)} more tables beside it)"]
+    return [*glance.short(report.answer, max_lines - len(where)), *where]
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+def gpu_note(config: pytest.Config) -> list[str]:
+    """A line saying no GPU was seen, when none was (empty when one was, or before devices were named)."""
     from ..measure.devices import kind
 
     present = config.stash.get(PRESENT, None)
-    if present is None:
+    if present is None or any(kind(name) == "GPU" for name in present):
+        return []
+    return [f"no GPU visible to TensorFlow: ran on {', '.join(config.stash[SELECTED])} only"]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.stash.get(PRESENT, None) is None:
         return
-    lines = list(config.stash.get(REPORT, []))
-    if not any(kind(name) == "GPU" for name in present):
-        selected = ", ".join(config.stash[SELECTED])
-        lines.insert(0, f"no GPU visible to TensorFlow: ran on {selected} only")
+    lines = gpu_note(config) + list(config.stash.get(REPORT, []))
     if lines:
-        terminalreporter.write_sep("-", "tfvarbench")
+        terminalreporter.write_sep("-", HEADING if config.stash.get(REPORT, None) else "tfvarbench")
         for line in lines:
             terminalreporter.write_line(line)

@@ -22,7 +22,9 @@ class Section:
     text: str = ""
     headers: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
-    bullets: tuple[str, ...] = ()
+    bullets: tuple[str, ...] = ()  # shown after the table
+    marks: tuple[tuple[str, ...], ...] = field(default=(), repr=False)  # per cell a word for the page's style ("fastest", "tied")
+    chart: str = ""  # an image of the report the page draws beside the table
 
     @property
     def anchor(self) -> str:
@@ -36,9 +38,9 @@ def markdown(sections: Sequence[Section]) -> str:
         block = [f"{'#' * section.level} {section.title}"]
         if section.text:
             block.append(section.text)
-        if section.bullets:
-            block.append("\n".join(f"- {line}" for line in section.bullets))
         if section.headers:
             block.append(tabulate(list(section.rows), headers=list(section.headers), tablefmt="github"))
+        if section.bullets:
+            block.append("\n".join(f"- {line}" for line in section.bullets))
         parts.append("\n\n".join(block))
     return "\n\n".join(parts) + "\n"

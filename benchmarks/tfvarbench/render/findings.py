@@ -2,15 +2,34 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..analysis.model import Crossover, Fit, crossover, host_copy_limits
 from ..runs import SIZES, case_key, variant_label
 from .document import Section
-from .recommend import noise, tied
+from .ties import noise, tied
 from .units import column_unit, format_bytes, format_in, format_ratio
 
-__all__ = ["bandwidth_table", "cost_model_table", "crossover_words", "device_crossovers", "fastest_table"]
+__all__ = ["DeviceCrossover", "bandwidth_table", "cost_model_table", "crossover_words", "device_crossovers", "fastest_table"]
+
+
+@dataclass(frozen=True)
+class DeviceCrossover:
+    """A fitted device crossover for one way (input, from `report.crossovers_of`).
+
+    `faster` is the device faster from `at_bytes` on, or throughout the measured range when
+    `at_bytes` is None; None means the two are within noise of each other throughout.
+    """
+
+    op: str
+    variant: str
+    mode: str
+    dtype: str
+    first: str
+    second: str
+    at_bytes: float | None
+    faster: str | None
 
 
 def crossover_words(found: Crossover, first: str, second: str) -> str:
@@ -105,7 +124,7 @@ def bandwidth_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
 def fastest_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
     """For each op, mode, dtype and size, the fastest device and its margin over the next, or a tie.
 
-    Devices within the cases' own noise of the fastest are tied with it (`recommend.tied`): a
+    Devices within the cases' own noise of the fastest are tied with it (`ties.tied`): a
     1.01× "win" between two processes on the same cores is luck, not a faster device.
     """
     groups: dict[tuple, list[dict[str, Any]]] = {}

@@ -24,17 +24,16 @@ def _code(text: str) -> Any:
 
 
 def page(pages: dict[str, list[Section]], images: dict[str, bytes], runs: Sequence[Any], captions: dict[str, str] | None = None) -> str:
-    """Every page's sections as HTML tables in the order given, a table of contents, every PNG inlined,
-    through templates/report.html.j2."""
+    """Every page's sections as HTML tables in the order given, a table of contents, every PNG inlined
+    (a section's chart beside its table, the rest under Plots), through templates/report.html.j2."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     environment = Environment(loader=PackageLoader("tfvarbench.render", "templates"), autoescape=select_autoescape(["html", "j2"]))
     environment.filters["code"] = _code
     captions = captions or {}
-    pictures = [
-        {"name": name, "caption": captions.get(name, name), "src": "data:image/png;base64," + base64.b64encode(data).decode()}
-        for name, data in images.items()
-        if name.endswith(".png")
-    ]
+    beside = {part.chart for parts in pages.values() for part in parts if part.chart}
+    sources = {name: "data:image/png;base64," + base64.b64encode(data).decode() for name, data in images.items() if name.endswith(".png")}
+    # A chart drawn beside its table is not repeated among the plots.
+    pictures = [{"name": name, "caption": captions.get(name, name), "src": src} for name, src in sources.items() if name not in beside]
     sections = [{"id": page_id(name), "title": parts[0].title if parts else page_id(name), "parts": parts} for name, parts in pages.items()]
-    return environment.get_template("report.html.j2").render(sections=sections, pictures=pictures, runs=runs)
+    return environment.get_template("report.html.j2").render(sections=sections, pictures=pictures, charts=sources, runs=runs)

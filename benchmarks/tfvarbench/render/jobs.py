@@ -1,6 +1,6 @@
 """What people do with a variable, the measured ways to do each, and the idioms that cost more than they should.
 
-The catalogue `recommend` ranks: each job names the cases that do it (by op, variant, mode) and its
+The catalogue `answer` tabulates: each job names the cases that do it (by op, variant, mode) and its
 common idiom, the way most code writes it; each trap pairs an idiom with the way it should be written.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["JOBS", "TRAPS", "Job", "Selector", "label_of", "matches"]
+__all__ = ["JOBS", "TRAPS", "TRAP_NOTES", "Job", "Selector", "label_of", "matches"]
 
 # A selector matches a case: (family or None, op, variant or None, mode or None); None matches any.
 Selector = tuple["str | None", str, "str | None", "str | None"]
@@ -74,6 +74,14 @@ TRAPS: tuple[tuple[str, Selector, Selector], ...] = (
     ("read_value", ("assignment", "assign", "read_value=True", "eager"), ("assignment", "assign", "read_value=False", "eager")),
     ("read_value", ("assignment", "assign_add", "read_value=True", "eager"), ("assignment", "assign_add", "read_value=False", "eager")),
 )
+
+# Why a trap costs, in a few words, shown beside its factors (a trap without a note is shown without one).
+TRAP_NOTES: dict[str, str] = {
+    "python_float_retrace": "a new Python float each call retraces the function",
+    "reduce_retracing": "reduce_retracing=True does not stop Python floats retracing",
+    "host_round_trip": "the value goes to the host and back",
+    "read_value": "the default reads the value back; pass read_value=False when it is not used",
+}
 
 
 

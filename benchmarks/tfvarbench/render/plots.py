@@ -12,7 +12,7 @@ from ..analysis.model import Fit, model_key
 from ..runs import variant_label
 from .units import column_unit
 
-__all__ = ["MIN_SPAN", "caption", "draw_all", "modes_chart", "size_chart", "spread", "y_range"]
+__all__ = ["MIN_SPAN", "caption", "draw_all", "job_chart", "modes_chart", "size_chart", "spread", "y_range"]
 
 MODES = ("eager", "function", "xla")
 # A log panel spans at least this factor (about 3 on either side of the data): a panel whose values
@@ -176,6 +176,47 @@ def modes_chart(cases: Sequence[dict[str, Any]]) -> dict[str, bytes]:
         axis.set_visible(False)
     figure.suptitle("eager vs tf.function vs XLA")
     return _save(figure, "plot-modes")
+
+
+def job_chart(ways: Sequence[str], sizes: Sequence[str], cells: Sequence[Sequence[tuple[float, float, float] | None]]) -> bytes:
+    """Beside a job's table: a bar per way (one colour per size), log time axis, whiskers from the lowest
+    to the highest block median. `cells[i][j]` is way i at size j as (median, low, high) seconds, or None."""
+    plt = _pyplot()
+    # Room for the legend above (three entries a row) and a bar per way and size.
+    legend_rows = math.ceil(len(sizes) / 3) if len(sizes) > 1 else 0
+    figure, axis = plt.subplots(figsize=(3.6, 0.9 + 0.2 * legend_rows + 0.1 * len(ways) * max(2, len(sizes))))
+    present = [c for row in cells for c in row if c]
+    low, high = min(c[1] for c in present), max(c[2] for c in present)
+    floor = y_range(low, high)[0]
+    height = 0.8 / max(1, len(sizes))
+    for j, size in enumerate(sizes):
+        shown = [(i, row[j]) for i, row in enumerate(cells) if row[j]]
+        axis.barh([i + j * height for i, _ in shown], [c[0] - floor for _, c in shown], height, left=floor, label=_clip(size, 18), color=f"C{j % 10}",
+                  xerr=np.array([[c[0] - c[1], c[2] - c[0]] for _, c in shown]).T, capsize=2, error_kw={"linewidth": 0.8})
+    axis.set_xscale("log")
+    axis.set_xlim(*y_range(low, high))
+    axis.xaxis.set_major_formatter(_seconds_formatter())
+    axis.set_yticks([i + height * (len(sizes) - 1) / 2 for i in range(len(ways))], [_clip(w, 28) for w in ways], fontsize=7)
+    axis.invert_yaxis()  # the table's first row on top
+    axis.tick_params(axis="x", labelsize=7)
+    axis.grid(True, axis="x", alpha=0.3)
+    if len(sizes) > 1:  # above the bars, never over them
+        axis.legend(fontsize=6, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, borderaxespad=0.2)
+    buffer = io.BytesIO()
+    # A tight box, not a constrained layout: long labels widen the picture instead of squeezing the bars to nothing.
+    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight", pad_inches=0.05)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _clip(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _seconds_formatter() -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _: _short(value, _SECONDS))
 
 
 def draw_all(cases: Sequence[dict[str, Any]], fits: dict[tuple, Fit]) -> dict[str, bytes]:

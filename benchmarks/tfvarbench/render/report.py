@@ -14,10 +14,11 @@ from typing import Any
 from ..analysis.model import Fit, fit_cost, model_key
 from ..runs import MARKER, Run, RunError, identity_of, pool, write_folder
 from .document import Section, markdown
-from . import advice
-from .findings import bandwidth_table, cost_model_table, device_crossovers, fastest_table
+from . import glance
+from .findings import DeviceCrossover, bandwidth_table, cost_model_table, device_crossovers, fastest_table
 from .plots import caption
-from .recommend import Crossover, Recommendations, noise, recommend, tied
+from .answer import Answer, answer
+from .ties import noise, tied
 from .tables import comparison_table, device_table, devices_of, labelled_cases, results_csv
 
 __all__ = ["MARKER", "PICKS", "Report", "build_report", "crossovers_of", "fits_of", "merge", "write_report"]
@@ -50,7 +51,7 @@ class Report:
     files: dict[str, str]
     fits: dict[tuple, tuple[Fit, dict[str, Any]]]
     images: dict[str, bytes]
-    recommendations: Recommendations
+    answer: Answer
 
 
 def fits_of(cases: Sequence[dict[str, Any]]) -> dict[tuple, tuple[Fit, dict[str, Any]]]:
@@ -67,22 +68,22 @@ def fits_of(cases: Sequence[dict[str, Any]]) -> dict[tuple, tuple[Fit, dict[str,
     return fits
 
 
-def crossovers_of(fits: dict[tuple, tuple[Fit, dict[str, Any]]], cases: Sequence[dict[str, Any]]) -> list[Crossover]:
-    """The cost model's device crossovers as the recommendations read them.
+def crossovers_of(fits: dict[tuple, tuple[Fit, dict[str, Any]]], cases: Sequence[dict[str, Any]]) -> list[DeviceCrossover]:
+    """The cost model's device crossovers as the summary reads them.
 
     Pairs with no common sizes say nothing. A pair whose cases are tied within their own noise at
     every common size is a tie, whatever the fitted lines say: the fit of two noisy lines can
     "cross" where the measurements cannot tell them apart. A way two families measure is said once.
     """
     at = {(model_key(case), case["size"]): case for case in cases}
-    out: dict[tuple, Crossover] = {}
+    out: dict[tuple, DeviceCrossover] = {}
     for a, b, found in device_crossovers(fits):
         if found.kind == "disjoint":
             continue
         pairs = [(one, at.get((model_key(b), size))) for (key, size), one in at.items() if key == model_key(a)]
         noisy = all(tied(x["median_s"], noise(x), y["median_s"], noise(y)) for x, y in pairs if y is not None)
         faster = None if found.kind == "tied" or noisy else (a if found.faster == "first" else b)["device_label"]
-        record = Crossover(a["op"], a.get("variant", ""), a.get("mode", ""), a["dtype"], a["device_label"], b["device_label"],
+        record = DeviceCrossover(a["op"], a.get("variant", ""), a.get("mode", ""), a["dtype"], a["device_label"], b["device_label"],
                            found.at_bytes if found.kind == "crossing" and faster else None, faster)
         out.setdefault((record.op, record.variant, record.mode, record.dtype, record.first, record.second), record)
     return list(out.values())
@@ -95,9 +96,9 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
     if reference is not None and reference not in devices:
         raise RunError(f"--reference {reference!r} is not a device in these runs; devices: {', '.join(devices)}")
     fits = fits_of(cases)
-    recommendations = recommend(cases, crossovers_of(fits, cases))
+    found = answer(cases, {key: fit for key, (fit, _) in fits.items()}, crossovers_of(fits, cases))
     # The order of the HTML page: what to use first, then the evidence.
-    pages = {"summary.md": advice.sections(recommendations)}
+    pages = {"summary.md": glance.sections(found)}
     pages.update({f"{_slug(device)}.md": device_table(cases, device) for device in devices})
     pages["comparison.md"] = comparison_table(cases, reference)
     pages["fastest.md"] = fastest_table(cases)
@@ -107,13 +108,13 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
     if plots:
         from .plots import draw_all
 
-        images = draw_all(cases, {key: fit for key, (fit, _) in fits.items()})
+        images = {**glance.charts(found), **draw_all(cases, {key: fit for key, (fit, _) in fits.items()})}
     from .html import page
 
     files = {name: markdown(sections) for name, sections in pages.items()}
     files["results.csv"] = results_csv(cases)
     files["index.html"] = page(pages, images, runs, {name: caption(name) for name in images})
-    return Report(pages, files, fits, images, recommendations)
+    return Report(pages, files, fits, images, found)
 
 
 def _slug(label: str) -> str:

@@ -1,0 +1,196 @@
+"""What to use on this machine, shown: a table per job (and a chart beside it on the page), crossovers, traps, the end-of-run lines.
+
+Every figure comes from the `Answer` (`answer.py`); nothing here ranks or decides. The sections
+render to summary.md, the page and the README alike (`document.markdown`, `html.page`).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .answer import Answer, Cell, DeviceGroup, JobTable, Overtake, Row, TrapFigure
+from .document import Section, markdown as document_markdown
+from .jobs import TRAP_NOTES
+from .units import format_bytes, format_ratio, format_seconds
+
+__all__ = ["TITLE", "chart_name", "charts", "markdown", "sections", "short"]
+
+TITLE = "What to use on this machine"
+
+
+def _group(replicas: int | None, workers: int | None) -> str:
+    parts = [f"{workers} workers"] if workers else []
+    if replicas:
+        parts.append(f"{replicas} replica{'s' if replicas != 1 else ''}")
+    return ", ".join(parts)
+
+
+def _title(table: JobTable, many_dtypes: bool) -> str:
+    extra = ([table.dtype] if many_dtypes else []) + ([_group(table.replicas, table.workers)] if table.replicas or table.workers else [])
+    return table.job.title + (f" ({', '.join(extra)})" if extra else "")
+
+
+def chart_name(table: JobTable) -> str:
+    """The file of the table's chart: one per job, dtype and replica/worker count."""
+    parts = [table.job.key, table.dtype] + ([f"{table.replicas}r"] if table.replicas else []) + ([f"{table.workers}w"] if table.workers else [])
+    return "glance-" + "-".join(parts) + ".png"
+
+
+def _cell(cell: Cell | None) -> tuple[str, str]:
+    """A cell's text and its mark: the fastest, a tie with it, or a factor."""
+    if cell is None:
+        return "–", ""
+    time = format_seconds(cell.median_s)
+    if cell.fastest:
+        return f"{time} fastest", "fastest"
+    if cell.tied:
+        return f"{time} {format_ratio(cell.factor)} tie", "tied"
+    return f"{time} {format_ratio(cell.factor)}", ""
+
+
+def _row_label(row: Row) -> str:
+    return f"{row.label} (common idiom)" if row.common else row.label
+
+
+def _table(table: JobTable, many_dtypes: bool) -> Section:
+    """Rows are ways, columns sizes (per group of tied devices when the devices differ)."""
+    groups = table.groups
+    columns = [(group, size) for group in groups for size in table.sizes]
+    headers = ("way", *((size if len(groups) == 1 else f"{group.devices[0]} {size}") for group, size in columns))
+    rows, marks = [], []
+    for index, row in enumerate(groups[0].rows):
+        cells = [_cell(_row_in(group, row).cells.get(size) if _row_in(group, row) else None) for group, size in columns]
+        rows.append((_row_label(row), *(text for text, _ in cells)))
+        marks.append(("common" if row.common else "", *(mark for _, mark in cells)))
+    baseline = groups[0].baseline
+    if baseline is not None:  # shown beside the ways, never ranked: it does not do the job
+        cells = [group.baseline.cells.get(size) if group.baseline else None for group, size in columns]
+        rows.append((f"{baseline.label} (baseline)", *(format_seconds(c.median_s) if c else "–" for c in cells)))
+        marks.append(("baseline", *("" for _ in columns)))
+    text = _devices_line(groups) + (f" The baseline is {table.job.baseline_note}." if baseline is not None else "")
+    return Section(_title(table, many_dtypes), 2, text, headers, tuple(rows),
+                   bullets=tuple(_overtake_words(o) for o in table.overtakes), marks=tuple(marks), chart=chart_name(table))
+
+
+def _row_in(group: DeviceGroup, row: Row) -> Row | None:
+    return next((mine for mine in group.rows if mine.identity == row.identity), None)
+
+
+def _devices_line(groups: Sequence[DeviceGroup]) -> str:
+    if len(groups) == 1:
+        devices = groups[0].devices
+        return f"{', '.join(devices)}: tied (figures of {devices[0]})." if len(devices) > 1 else f"On {devices[0]}."
+    said = [f"{', '.join(g.devices)}: tied (columns {g.devices[0]})" for g in groups if len(g.devices) > 1]
+    return "The devices differ; " + ("; ".join(said) + "." if said else "a column group per device.")
+
+
+def _overtake_words(o: Overtake) -> str:
+    model = f" (cost model: from {format_bytes(o.at_bytes)} on)" if o.at_bytes is not None else ""
+    if o.before:
+        return f"on {o.where}, `{o.faster}` overtakes `{o.slower}` between {o.before} and {o.after}{model}"
+    return f"`{o.where}`: {o.faster} overtakes {o.slower}{model}"
+
+
+def _sizes(sizes: Sequence[str]) -> str:
+    return f"{sizes[0]} to {sizes[-1]}" if len(sizes) > 2 else ", ".join(sizes)
+
+
+def _trap_lines(traps: Sequence[TrapFigure]) -> list[str]:
+    """One line per trap: its factor at every size, per group of devices whose figures tie."""
+    by_trap: dict[tuple[str, str, str], list[TrapFigure]] = {}
+    for trap in traps:
+        by_trap.setdefault((trap.key, trap.slow, trap.fast), []).append(trap)
+    lines = []
+    for (key, slow, fast), figures in by_trap.items():
+        by_devices: dict[tuple[str, ...], list[str]] = {}
+        for trap in figures:
+            by_devices.setdefault(trap.devices, []).append(f"{trap.size} {'tied, ' if trap.tied else ''}{format_ratio(trap.ratio)}")
+        notes = [TRAP_NOTES.get(key, "")] + [f"{t.trace_count} traces in {t.calls} calls" for t in figures[:1] if (t.trace_count or 0) > 1]
+        said = "; ".join(f"{', '.join(devices)}: {', '.join(parts)}" for devices, parts in by_devices.items())
+        lines.append(f"`{slow}` instead of `{fast}`" + (f" ({'; '.join(filter(None, notes))})" if any(notes) else "") + f": {said}")
+    return lines
+
+
+def sections(result: Answer) -> list[Section]:
+    """The summary page: a table per job first, then the traps, then how to read them."""
+    many_dtypes = len({table.dtype for table in result.tables}) > 1
+    floor = f"{100 * result.tie_floor:.0f}%"
+    out = [Section(TITLE, 1, "Median time per call and its factor to the fastest way at that size; "
+                   "a tie is within noise of the fastest. How to read them: at the end.")]
+    out.extend(_table(table, many_dtypes) for table in result.tables)
+    if result.traps:
+        out.append(Section("Traps", 2, "Idioms that cost more than the way they should be written, with their factors.",
+                           bullets=tuple(_trap_lines(result.traps))))
+    out.append(Section("How to read these tables", 2, (
+        f"Ways within max({floor}, their combined noise) of the fastest are a tie, not a loss: noise is the spread of a "
+        "case's block medians (each block a fresh process), or its relative IQR when the run had no blocks. Devices "
+        "whose every figure in a table ties are one column group, shown with the first device's figures. The common idiom "
+        "is what most code writes. A crossover is listed only where one way or device overtakes another inside the "
+        "measured sizes, neither side within noise.")))
+    return out
+
+
+def charts(result: Answer) -> dict[str, bytes]:
+    """Each table's chart, as {file name: PNG bytes}: a bar per way and size (per group of tied devices when they differ)."""
+    from .plots import job_chart
+
+    out = {}
+    for table in result.tables:
+        groups = table.groups
+        series = [(group, size) for group in groups for size in table.sizes]
+        names = [size if len(groups) == 1 else f"{group.devices[0]} {size}" for group, size in series]
+        cells = []
+        for row in groups[0].rows:
+            mine = [(_row_in(group, row), size) for group, size in series]
+            cells.append([(c.median_s, c.low_s, c.high_s) if (c := (r.cells.get(size) if r else None)) else None for r, size in mine])
+        out[chart_name(table)] = job_chart([row.label for row in groups[0].rows], names, cells)
+    return out
+
+
+def markdown(result: Answer) -> str:
+    """The summary as Markdown (summary.md); the page renders the same sections."""
+    return document_markdown(sections(result))
+
+
+def _job_lines(result: Answer) -> list[tuple[tuple[str, str], str]]:
+    """Per job, its fastest way where it beats the common idiom most: (the pair of ways, the line)."""
+    found: dict[str, dict[tuple[str, str, str], list[tuple[float, str, tuple[str, ...]]]]] = {}
+    for table in result.tables:
+        group_words = _group(table.replicas, table.workers)
+        for group in table.groups:
+            common = next((row for row in group.rows if row.common), None)
+            for size, cell in (common.cells.items() if common else ()):
+                if not cell.tied:
+                    best = next(row for row in group.rows if size in row.cells and row.cells[size].fastest)
+                    wins = found.setdefault(table.job.title, {}).setdefault((best.label, common.label, group_words), [])
+                    wins.append((cell.factor, size, group.devices))
+    lines = []
+    for title, pairs in found.items():
+        (best, common, group_words), wins = max(pairs.items(), key=lambda item: max(f for f, _, _ in item[1]))
+        factors = sorted(factor for factor, _, _ in wins)
+        ratio = format_ratio(factors[-1]) if len(factors) == 1 else f"{format_ratio(factors[0])[:-1]}-{format_ratio(factors[-1])}"
+        where = ", ".join(filter(None, [_sizes(list(dict.fromkeys(size for _, size, _ in wins))), group_words]))
+        devices = ", ".join(dict.fromkeys(d for _, _, ds in wins for d in ds))
+        lines.append(((best, common), f"{title.lower()}: {best}, {ratio} faster than the common {common} ({where}; {devices})"))
+    return lines
+
+
+def short(result: Answer, max_lines: int = 8) -> list[str]:
+    """The end-of-run lines: each trap that costs something, then each job whose fastest way is not its common idiom.
+
+    One line each, devices merged; a job line that a trap already says (the same two ways) is left out.
+    When there are more than `max_lines`, the last line says how many more the report has.
+    """
+    traps = [t for t in result.traps if not t.tied]
+    lines, pairs = [], set()
+    for key in dict.fromkeys((t.key, t.slow, t.fast) for t in traps):
+        mine = [t for t in traps if (t.key, t.slow, t.fast) == key]
+        worst = max(mine, key=lambda t: t.ratio)
+        devices = ", ".join(dict.fromkeys(d for t in mine for d in t.devices))
+        sizes = _sizes(list(dict.fromkeys(t.size for t in mine)))
+        lines.append(f"trap: {key[1]}, up to {format_ratio(worst.ratio)} slower than {key[2]} ({sizes}; {devices})")
+        pairs.add((key[2], key[1]))
+    lines += [line for pair, line in _job_lines(result) if pair not in pairs]
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [f"... {len(lines) - max_lines + 1} more in the report ({TITLE})"]
+    return lines
+
