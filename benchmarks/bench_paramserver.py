@@ -59,7 +59,7 @@ def _shard_count(name: str, nbytes: int, ps: int, rank: int) -> int:
 def _remote(s: Setup, name: str) -> tuple[Any, Any, int, int]:
     ps, workers = cluster_size()
     strategy, coordinator = s.parameter_servers(name, PARTITIONERS[name](ps))
-    s.info["bandwidth_limit"] = "loopback"
+    s.info.update(bandwidth_limit="loopback", updates_per_call=workers)
     return strategy, coordinator, ps, workers
 
 
@@ -93,7 +93,7 @@ def _schedule(coordinator: Any, step: Any, workers: int) -> Callable[[], None]:
 
 def _local(s: Setup, step: Any, workers: int) -> Callable[[], None]:
     """The same updates as a remote call makes (one per worker), in this process, on its CPU."""
-    s.info["local_device"] = "the coordinator's CPU:0"
+    s.info.update(local_device="the coordinator's CPU:0", updates_per_call=workers)
 
     def body() -> None:
         for _ in range(workers):

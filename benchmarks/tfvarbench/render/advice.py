@@ -17,8 +17,8 @@ __all__ = ["TITLE", "markdown", "sections", "short"]
 TITLE = "What to use on this machine"
 
 
-def _group_of(replicas: int | None, workers: int | None) -> str:
-    parts = []
+def _group_of(replicas: int | None, workers: int | None, ps: int | None = None) -> str:
+    parts = [f"{ps} ps"] if ps else []
     if workers:
         parts.append(f"{workers} workers")
     if replicas:
@@ -27,7 +27,7 @@ def _group_of(replicas: int | None, workers: int | None) -> str:
 
 
 def _group(ranking: Ranking) -> str:
-    return _group_of(ranking.replicas, ranking.workers)
+    return _group_of(ranking.replicas, ranking.workers, ranking.ps)
 
 
 def _where(ranking: Ranking, many_dtypes: bool) -> str:
@@ -39,12 +39,29 @@ def _shown(rankings: Sequence[Ranking]) -> list[Ranking]:
     """The smallest and the largest size of each dtype and replica/worker group."""
     groups: dict[tuple, list[Ranking]] = {}
     for ranking in rankings:
-        groups.setdefault((ranking.dtype, ranking.replicas, ranking.workers), []).append(ranking)
+        groups.setdefault((ranking.dtype, ranking.replicas, ranking.workers, ranking.ps), []).append(ranking)
     shown = []
     for members in groups.values():
         ends = [members[0], members[-1]] if len(members) > 1 else members
         shown.extend(ends)
     return shown
+
+
+def _changes_with_size(rankings: Sequence[Ranking]) -> list[str]:
+    """Where the fastest way changes with size (say, from a whole variable to a sharded one), per group, in words."""
+    groups: dict[tuple, list[Ranking]] = {}
+    for ranking in rankings:
+        groups.setdefault((ranking.dtype, ranking.replicas, ranking.workers, ranking.ps), []).append(ranking)
+    lines = []
+    for members in groups.values():
+        members = sorted(members, key=lambda r: size_key(r.size))
+        steps = [(r.size, r.best.label) for i, r in enumerate(members) if i and r.best.label != members[i - 1].best.label
+                 and not any(way.label == members[i - 1].best.label for way in r.tied_best)]
+        if steps:
+            group = _group(members[0])
+            changes = "; ".join(f"from {size} on, `{label}`" for size, label in steps)
+            lines.append(f"{'(' + group + ') ' if group else ''}the fastest way changes with size: `{members[0].best.label}` at {members[0].size}, {changes}")
+    return lines
 
 
 def _verdict(ranking: Ranking) -> str:
@@ -107,7 +124,7 @@ def _edge_words(edges: Sequence[DeviceEdge]) -> list[str]:
         cells = []
         for edge in mine:
             verdict = "tied" if edge.tied else ("faster" if edge.ratio < 1 else "slower")
-            where = ", ".join(filter(None, [edge.size, _group_of(edge.replicas, edge.workers)]))
+            where = ", ".join(filter(None, [edge.size, _group_of(edge.replicas, edge.workers, edge.ps)]))
             cells.append(f"{where} {verdict} ({format_ratio(edge.ratio)}: {format_seconds(edge.other_s)} vs {format_seconds(edge.this_s)})")
         lines.append(f"the same fastest way on {other}: " + "; ".join(cells))
     return lines
@@ -139,8 +156,9 @@ def sections(recommendations: Recommendations) -> list[Section]:
                 if ranking.baseline:
                     line += f" `{ranking.baseline.label}` {format_seconds(ranking.baseline.median_s)} is the baseline, {job.baseline_note}."
                 lines.append(line)
-            shown_sizes = {(r.dtype, r.size, r.replicas, r.workers) for r in shown}
-            edges = [e for e in advice.versus if (e.dtype, e.size, e.replicas, e.workers) in shown_sizes]
+            shown_sizes = {(r.dtype, r.size, r.replicas, r.workers, r.ps) for r in shown}
+            edges = [e for e in advice.versus if (e.dtype, e.size, e.replicas, e.workers, e.ps) in shown_sizes]
+            lines.extend(_changes_with_size(advice.rankings))
             lines.extend(_edge_words(edges))
             lines.extend(_crossover_words(crossover, device.device) for crossover in advice.crossovers)
             out.append(Section(f"{job.title} (common idiom: `{common}`)", 3, bullets=tuple(lines)))
@@ -181,7 +199,7 @@ def short(recommendations: Recommendations, max_lines: int = 20) -> list[str]:
     for device in devices:
         mine = []
         for advice in device.jobs:
-            ranking = max(advice.rankings, key=lambda r: (size_key(r.size), r.replicas or 0, r.workers or 0))
+            ranking = max(advice.rankings, key=lambda r: (size_key(r.size), r.replicas or 0, r.workers or 0, r.ps or 0))
             best, common = ranking.best, ranking.common
             if common is None:
                 gain = "common idiom not measured"

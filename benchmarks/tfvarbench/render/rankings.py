@@ -62,6 +62,7 @@ class Ranking:
     speedup: float | None  # common idiom's median / the best's median
     speedup_tied: bool  # the best is within noise of the common idiom: no real speedup
     baseline: Way | None = None
+    ps: int | None = None  # parameter-server tasks, for variables held on parameter servers
 
     @property
     def best(self) -> Way:
@@ -86,6 +87,7 @@ class DeviceEdge:
     other_s: float
     ratio: float  # other / this: below 1 means the other device is faster
     tied: bool
+    ps: int | None = None
 
 
 @dataclass(frozen=True)

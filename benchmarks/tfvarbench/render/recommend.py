@@ -81,7 +81,7 @@ def _job_cases(job: Job, cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     for selector in job.ways:
         for case in cases:
             if matches(case, selector):
-                key = (_identity(case), case["dtype"], case["size"], case.get("replicas"), case.get("workers"))
+                key = (_identity(case), case["dtype"], case["size"], case.get("replicas"), case.get("workers"), case.get("ps"))
                 kept.setdefault(key, case)
     return list(kept.values())
 
@@ -90,10 +90,10 @@ def _rankings(job: Job, cases: Sequence[dict[str, Any]], mine: list[dict[str, An
     show_mode = len({case.get("mode") for case in mine}) > 1
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for case in mine:
-        groups.setdefault((case["dtype"], case.get("replicas"), case.get("workers"), case["size"]), []).append(case)
+        groups.setdefault((case["dtype"], case.get("replicas"), case.get("workers"), case["size"], case.get("ps")), []).append(case)
     out = []
-    for (dtype, replicas, workers, size), members in sorted(
-        groups.items(), key=lambda item: (item[0][0], item[0][2] or 0, item[0][1] or 0, size_key(item[0][3]))
+    for (dtype, replicas, workers, size, ps), members in sorted(
+        groups.items(), key=lambda item: (item[0][0], item[0][4] or 0, item[0][2] or 0, item[0][1] or 0, size_key(item[0][3]))
     ):
         members.sort(key=lambda case: case["median_s"])
         best = members[0]
@@ -103,12 +103,13 @@ def _rankings(job: Job, cases: Sequence[dict[str, Any]], mine: list[dict[str, An
         baseline = None
         if job.baseline:
             base = next((case for case in cases if matches(case, job.baseline) and case["dtype"] == dtype
-                         and case["size"] == size and case.get("replicas") == replicas and case.get("workers") == workers), None)
+                         and case["size"] == size and case.get("replicas") == replicas and case.get("workers") == workers
+                         and case.get("ps") == ps), None)
             baseline = _way(base, None, False) if base else None
         out.append((Ranking(
             dtype=dtype, size=size, bytes=best.get("bytes"), replicas=replicas, workers=workers, ways=ways,
             common=common, speedup=common.median_s / best["median_s"] if common else None,
-            speedup_tied=common.tied_with_best if common else False, baseline=baseline,
+            speedup_tied=common.tied_with_best if common else False, baseline=baseline, ps=ps,
         ), best))
     return out
 
@@ -118,13 +119,13 @@ def _versus(ranking: Ranking, best: dict[str, Any], device: str, all_cases: Sequ
     for other in all_cases:
         if other["device_label"] == device or other.get("family") != best["family"] or other.get("case") != best.get("case"):
             continue
-        if (other["dtype"], other["size"], other.get("replicas"), other.get("workers")) != (
-            ranking.dtype, ranking.size, ranking.replicas, ranking.workers
+        if (other["dtype"], other["size"], other.get("replicas"), other.get("workers"), other.get("ps")) != (
+            ranking.dtype, ranking.size, ranking.replicas, ranking.workers, ranking.ps
         ):
             continue
         edges.append(DeviceEdge(
             label=ranking.best.label, dtype=ranking.dtype, size=ranking.size, replicas=ranking.replicas,
-            workers=ranking.workers, other=other["device_label"], this_s=best["median_s"], other_s=other["median_s"],
+            workers=ranking.workers, ps=ranking.ps, other=other["device_label"], this_s=best["median_s"], other_s=other["median_s"],
             ratio=other["median_s"] / best["median_s"],
             tied=tied(best["median_s"], noise(best), other["median_s"], noise(other)),
         ))
