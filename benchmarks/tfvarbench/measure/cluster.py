@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .coordinator import PROGRESS
 from .hardware import worker_devices
 from .settings import worker_core
 from .workers import WorkerFailed, free_ports, log_tail
@@ -116,9 +117,17 @@ class ClusterGroup:
         # A server killed is the cause; the coordinator then fails in its next call to it (exit 1): name the cause.
         i = min(failed, key=lambda i: (self.tasks[i][0] == "coordinator", codes[i] >= 0, i))  # type: ignore[operator]
         kind, index = self.tasks[i]
-        doing = log_tail(self.log_path(("coordinator", 0)), 1) if kind != "coordinator" else ""
-        where = f" while the coordinator was at: {doing}" if doing and not doing.startswith("(") else ""
+        doing = self._progress() if kind != "coordinator" else None
+        where = f" while the coordinator was at: {doing}" if doing else ""
         return f"{kind} {index} of the {self.label} cluster {exit_words(codes[i])}{where}; its log ends:\n{log_tail(self.log_path(self.tasks[i]))}"  # type: ignore[arg-type]
+
+    def _progress(self) -> str | None:
+        """The coordinator's last progress line (among TensorFlow's own), or None before its first."""
+        try:
+            lines = self.log_path(("coordinator", 0)).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        return next((line.split(PROGRESS, 1)[1] for line in reversed(lines) if line.startswith(PROGRESS)), None)
 
     def wait(self) -> dict[str, Any]:
         """Wait for the coordinator; the first task that fails, or the timeout, stops them all and raises ClusterFailed."""

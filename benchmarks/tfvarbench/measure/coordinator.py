@@ -25,7 +25,9 @@ from .run import Spec, run_batch, run_case
 from .settings import keep_to
 from .strategies import parameter_servers, use_cluster
 
-__all__ = ["main"]
+__all__ = ["PROGRESS", "main"]
+
+PROGRESS = "tfvarbench: "  # what the coordinator's own progress lines start with, among TensorFlow's (cluster.py quotes the last)
 
 
 class _Once:
@@ -56,7 +58,7 @@ def main(module_path: str, profile_name: str, out: str, mode: str, block: str, l
     prepare_runtime(1)
     use_cluster(tf.distribute.cluster_resolver.TFConfigClusterResolver(), int(ps), int(workers))
     parameter_servers("whole")  # connects to the cluster: before any other op, or the runtime starts unconnected
-    print(f"connected to {ps} ps and {workers} workers", flush=True)
+    print(f"{PROGRESS}connected to {ps} ps and {workers} workers", flush=True)
     spec = importlib.util.spec_from_file_location("paramserver_cases", module_path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -64,12 +66,12 @@ def main(module_path: str, profile_name: str, out: str, mode: str, block: str, l
     specs = [Spec(case, "CPU:0", size, dtype, int(block)) for case, size, dtype in module.family.grid(profile)]
     entries = []
     if mode == "timed":
-        print(f"timing {len(specs)} cases in passes", flush=True)
+        print(f"{PROGRESS}timing {len(specs)} cases in passes", flush=True)
         for spec, outcome in zip(specs, run_batch(specs, profile, clock=time.perf_counter)):
             entries.append(_entry(spec, outcome.record, outcome.error, outcome.data, outcome.iterations))
     else:
         for spec in specs:
-            print(f"running {spec.case.name} {spec.size} {spec.dtype}", flush=True)
+            print(f"{PROGRESS}running {spec.case.name} {spec.size} {spec.dtype}", flush=True)
             try:
                 entries.append(_entry(spec, run_case(_Once(), spec.case, spec.device, spec.size, spec.dtype, profile, spec.block), None, [], None))
             except Exception as error:  # noqa: BLE001 (the case's test reports it)
