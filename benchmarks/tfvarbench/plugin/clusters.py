@@ -14,7 +14,7 @@ import pytest
 
 from ..measure.hardware import HardwareError
 from ..measure.rounds import hand_over
-from .fixtures import WORKER_TIMEOUT_S, _failed, _mark_used
+from .fixtures import WORKER_TIMEOUT_S, mark_failed, mark_used
 from .state import CHILD_BLOCK, SELECTED, benchmark_session
 
 __all__ = ["cluster_case", "cluster_results"]
@@ -61,18 +61,18 @@ def cluster_case(
     """A parameter-server case: its coordinator's rounds and record, reported through the benchmark fixture."""
     ps, workers = cluster
     benchmark.group = f"{case.family}: {case.name} {size} {dtype} {ps}ps/{workers}w"
-    _mark_used(benchmark, "measured in a parameter-server cluster")
+    mark_used(benchmark, "measured in a parameter-server cluster")
     found = _run_cluster(request, cluster_results, cluster, str(request.node.path))
     if "skip" in found:
         pytest.skip(found["skip"])
     if "failed" in found:
-        _failed(benchmark)
+        mark_failed(benchmark)
         pytest.fail(f"the {ps}ps/{workers}w cluster failed, so {case.name} has no result: {found['failed']}", pytrace=False)
     entry = found["cases"].get((case.name, size, dtype))
     if entry is None or entry["error"]:
         if entry is not None and entry["skipped"]:
             pytest.skip(entry["error"])
-        _failed(benchmark)
+        mark_failed(benchmark)
         pytest.fail(f"{case.name} {size} {dtype} in the {ps}ps/{workers}w cluster: {entry['error'] if entry else 'no result'}", pytrace=False)
     if entry["data"] and not benchmark.disabled:
         hand_over(benchmark, entry["data"], entry["iterations"])
