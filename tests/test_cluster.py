@@ -51,6 +51,24 @@ def test_a_dead_server_is_named_before_the_coordinator_it_made_fail(tmp_path: Pa
     assert group._failure([None, None, 0, None]).startswith("worker 0 of the 2ps/1w cluster exited with status 0")
 
 
+def test_workers_get_a_gpu_each_and_parameter_servers_and_the_coordinator_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    group = ClusterGroup(2, 2, PARAMSERVER, "quick", tmp_path, gpus=["GPU:0", "GPU:1"])
+    cluster = {"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2", "127.0.0.1:3"], "ps": ["127.0.0.1:4", "127.0.0.1:5"]}
+    seen = {task: group._env(cluster, task, position)["CUDA_VISIBLE_DEVICES"] for position, task in enumerate(group.tasks)}
+    assert seen == {("ps", 0): "-1", ("ps", 1): "-1", ("worker", 0): "0", ("worker", 1): "1", ("coordinator", 0): "-1"}
+    config = json.loads(group._env(cluster, ("coordinator", 0), 4)["TF_CONFIG"])
+    assert config["task"] == {"type": "chief", "index": 0}  # TensorFlow's name for the coordinator's task
+    assert group.command(("coordinator", 0))[-3:] == ["GPU:0", "2", "2"]  # labelled with the chief worker's GPU
+
+
+def test_a_cluster_with_more_workers_than_selected_gpus_is_refused(tmp_path: Path) -> None:
+    from tfvarbench.measure.hardware import HardwareError
+
+    with pytest.raises(HardwareError, match=r"each worker needs a GPU of its own, 1 selected \(GPU:0\)"):
+        ClusterGroup(1, 2, PARAMSERVER, "quick", tmp_path, gpus=["GPU:0"])
+
+
 @pytest.mark.slow
 def test_killing_a_parameter_server_mid_case_fails_the_cluster_naming_it_and_leaves_no_process(tmp_path: Path) -> None:
     group = ClusterGroup(2, 1, PARAMSERVER, "quick", tmp_path, timeout_s=300)
@@ -93,6 +111,7 @@ def test_a_parameter_server_killed_in_a_run_fails_its_cluster_only_and_the_rest_
     assert cluster_processes() == []
 
 
+@pytest.mark.slow
 def test_in_the_quick_profile_the_family_is_skipped_unless_selected_by_name(run_pytest, tmp_path: Path) -> None:
     result = run_pytest("benchmarks", "-k", "loopback_copy", "--benchmark-disable", "-q", "-rs", "--results", str(tmp_path))
     assert result.returncode == 0, result.stdout[-3000:]

@@ -39,8 +39,9 @@ def _run_cluster(request: pytest.FixtureRequest, results: dict, cluster: tuple[i
     folder = request.getfixturevalue("tmp_path_factory").mktemp(f"cluster-{ps}ps-{workers}w")
     try:
         group = ClusterGroup(ps, workers, module, config.getoption("profile"), folder, WORKER_TIMEOUT_S, timed, config.stash.get(CHILD_BLOCK, 1), gpus)
-    except HardwareError as error:
-        results[cluster] = {"skip": str(error)}
+    except HardwareError:  # its words name --workers, which sizes the multi-worker family, not a cluster
+        results[cluster] = {"skip": f"the {ps}ps/{workers}w cluster's workers need a GPU each, {len(gpus)} selected: "
+                                    "select more with --devices, or run its workers on CPUs with --devices cpu"}
         return results[cluster]
     request.session.config.add_cleanup(group.stop)
     try:
