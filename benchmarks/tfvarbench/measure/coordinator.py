@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ..runs import make_record
 from .cases import PROFILES
 from .devices import kind
 from .hardware import prepare_runtime
@@ -77,8 +78,8 @@ def main(module_path: str, profile_name: str, out: str, mode: str, block: str, l
             except Exception as error:  # noqa: BLE001 (the case's test reports it)
                 entries.append(_entry(spec, None, error, [], None))
     for entry in entries:
-        if entry["record"] is not None:
-            entry["record"].update(device=label, device_kind=kind(label), ps=int(ps), workers=int(workers))
+        if entry["record"] is not None:  # the cluster's size is part of every case's identity; checked again as any record is
+            entry["record"] = make_record({**entry["record"], "device": label, "device_kind": kind(label), "ps": int(ps), "workers": int(workers)})
         print(f"{entry['case']} {entry['size']} {entry['dtype']}: {entry['error'] or 'verified'}", flush=True)
     partial = Path(out + ".partial")
     partial.write_text(json.dumps({"cases": entries}))
