@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -117,3 +118,43 @@ def test_in_the_quick_profile_the_family_is_skipped_unless_selected_by_name(run_
     assert result.returncode == 0, result.stdout[-3000:]
     assert "the paramserver family runs in --profile full, or when selected by name (-k paramserver)" in result.stdout
     assert " passed" not in result.stdout and cluster_processes() == []
+
+
+@pytest.mark.slow
+def test_what_the_servers_hold_is_checked_value_by_value_and_shard_by_shard(tmp_path: Path) -> None:
+    """A family whose checks are wrong on purpose: each case must fail, naming what the servers hold."""
+    module = tmp_path / "bench_wrong.py"
+    module.write_text(textwrap.dedent("""
+        import numpy as np
+        import tensorflow as tf
+        import bench_paramserver as ps
+        from tfvarbench.measure import Family
+
+        family = Family("wrong", dtypes=("float32",), sizes=("1Ki",))
+        SPLIT = "FixedShardsPartitioner(2)"
+
+        def _adds_one(s, split):
+            strategy, coordinator, servers, workers = ps._remote(s, split)
+            with strategy.scope():
+                v = tf.Variable(s.host(0))
+            step = tf.function(lambda: v.assign_add(tf.ones(s.shape), read_value=False) and None)
+            return v, servers, ps._schedule(coordinator, step, workers)
+
+        @family.case("assign_add", "adds 1, checked against 2", mode="paramserver")
+        def twice(s):
+            v, servers, body = _adds_one(s, SPLIT)
+            ps._expect_on_servers(s, v, SPLIT, servers, s.adds(np.zeros(s.shape, s.dtype), 2.0))
+            return body
+
+        @family.case("assign_add", "whole, checked as split", mode="paramserver")
+        def unsplit(s):
+            v, servers, body = _adds_one(s, "whole")
+            ps._expect_on_servers(s, v, SPLIT, servers, s.adds(np.zeros(s.shape, s.dtype), 1.0))
+            return body
+    """))
+    outcome = ClusterGroup(1, 1, module, "quick", tmp_path / "logs", timeout_s=300).run()
+    errors = {entry["case"]: entry["error"] for entry in outcome["cases"]}
+    assert re.match(r"VerificationError: shard 0 on /job:ps/replica:0/task:0 on CPU:0 \(1Ki, float32\) after \d+ calls holds (\d+)\.0 "
+                    r"at element 0, expected (\d+)\.0 \(512 of 512 elements differ\)", errors["twice"]), errors["twice"]
+    assert errors["unsplit"] == "VerificationError: FixedShardsPartitioner(2) split 1Ki into 1 pieces, expected 2"
+    assert cluster_processes() == []
