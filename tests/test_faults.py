@@ -73,11 +73,15 @@ def test_a_results_folder_that_cannot_be_written_is_one_line_before_anything_run
     assert [path.name for path in tmp_path.iterdir()] == ["file.txt"], "nothing half-written"
 
 
-def test_ctrl_c_during_block_one_leaves_no_process_behind(tmp_path: Path) -> None:
-    parent = _start(tmp_path, "benchmarks/bench_multiworker.py", "--blocks", "2")
+@pytest.mark.parametrize(("module", "process"), [
+    ("benchmarks/bench_multiworker.py", "tfvarbench.measure.worker"),  # a worker group
+    ("benchmarks/bench_paramserver.py", "tfvarbench.measure.coordinator"),  # a parameter-server cluster (its last process)
+])
+def test_ctrl_c_during_block_one_leaves_no_process_behind(tmp_path: Path, module: str, process: str) -> None:
+    parent = _start(tmp_path, module, "--blocks", "2")
 
     def workers() -> list[psutil.Process]:
-        return [p for p in psutil.Process(parent.pid).children(recursive=True) if "tfvarbench.measure.worker" in _command(p)]
+        return [p for p in psutil.Process(parent.pid).children(recursive=True) if process in _command(p)]
 
     _wait_for("block 1's worker group", workers)
     everything = psutil.Process(parent.pid).children(recursive=True)

@@ -11,7 +11,7 @@ from scipy.optimize import least_squares
 
 from ..runs.record import identity_of
 
-__all__ = ["Crossover", "Fit", "crossover", "fit_cost", "host_copy_limits", "model_key"]
+__all__ = ["Crossover", "Fit", "crossover", "fit_cost", "host_copy_limits", "model_key", "reference_limits"]
 
 
 @dataclass(frozen=True)
@@ -116,9 +116,14 @@ def host_copy_limits(cases: Sequence[dict[str, Any]]) -> dict[tuple[str, int], f
     A copy of 4 MiB runs from cache and one of 64 MiB from memory, so each case is held to the copy
     of its own size, never to a figure measured at another.
     """
+    return reference_limits(cases, "host copy")
+
+
+def reference_limits(cases: Sequence[dict[str, Any]], op: str) -> dict[tuple[str, int], float]:
+    """Per (host, bytes): the fastest bandwidth (GB/s) a reference case `op` ("host copy", "loopback copy") measured there."""
     limits: dict[tuple[str, int], float] = {}
     for case in cases:
-        if case.get("family") == "reference" and case.get("op") == "host copy" and case.get("median_s"):
+        if case.get("mode") == "reference" and case.get("op") == op and case.get("median_s"):
             key = (case["host"], int(case["bytes"]))
             limits[key] = max(limits.get(key, 0.0), case["bytes"] / case["median_s"] / 1e9)
     return limits

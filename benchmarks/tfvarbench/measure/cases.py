@@ -79,7 +79,10 @@ class Family:
 
     `sizes` and `dtypes` replace the profile's grid for this family (a reference workload has one
     fixed size); `host_only` runs it once, on the first CPU, because it measures the host, not a device;
-    `in_workers` runs it once, in worker processes, on the chief worker's device.
+    `in_workers` runs it once, in worker processes, on the chief worker's device; `clusters`, as
+    (parameter servers, workers) pairs, runs it in a parameter-server cluster of each size, its
+    coordinator in a process of its own (measure.cluster), labelled with the chief worker's device.
+    `profiles` names the only profiles it runs in, unless selected by name (plugin.params).
     """
 
     def __init__(
@@ -90,13 +93,17 @@ class Family:
         host_only: bool = False,
         replicas: Sequence[int | str] | None = None,
         in_workers: bool = False,
+        clusters: Sequence[tuple[int, int]] | None = None,
+        profiles: Sequence[str] | None = None,
     ) -> None:
         self.name = name
         self.dtypes = tuple(dtypes) if dtypes else None
         self.sizes = tuple(sizes) if sizes else None
         self.host_only = host_only
         self.replicas = tuple(replicas) if replicas else None
-        self.in_workers = in_workers
+        self.in_workers = in_workers or bool(clusters)
+        self.clusters = tuple(clusters) if clusters else None
+        self.profiles = tuple(profiles) if profiles else None
         self.cases: list[Case] = []
 
     def grid(self, profile: Profile) -> list[tuple[Case, str, str]]:
@@ -116,7 +123,8 @@ class Family:
         """
         if self.in_workers:
             try:
-                chief = worker_devices(workers, [name for name in selected if name.startswith("GPU:")])[0]
+                # A cluster too big for the GPUs is skipped alone, when it is started (measure.cluster).
+                chief = worker_devices(1 if self.clusters else workers, [name for name in selected if name.startswith("GPU:")])[0]
             except HardwareError as error:
                 return [(f"{workers} workers", str(error))]
             return [(chief["gpu"] or chief["device"], None)]

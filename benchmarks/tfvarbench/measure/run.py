@@ -22,7 +22,7 @@ from .devices import kind
 from .memory import DevicePeak, rss_bytes
 from .rounds import Slot, hand_over, loop_cost, measure, on_shallow_stack, run_passes
 from .setup import Setup, Unsupported, VerificationError
-from .timing import Budget, Plan, calibrate, sync_cost, timed_once
+from .timing import Budget, Plan, calibrate, sync_cost, synced_clock, timed_once
 
 __all__ = ["Outcome", "Spec", "deliver", "passes", "run_batch", "run_case", "worker_case"]
 
@@ -145,18 +145,22 @@ def run_case(
     return record
 
 
-def _prepare(spec: Spec, profile: Profile) -> _Placed:
+def _prepare(spec: Spec, profile: Profile, clock: Callable[[], float]) -> _Placed:
     """Build the case, time its first call and calibrate it; work = (body, first call seconds, plan)."""
 
     def first_and_calibrate(setup: Setup, body: Callable[[], Any]) -> tuple[Callable[[], Any], float, Plan]:
-        first_call_s, _ = timed_once(body)
-        return body, first_call_s, calibrate(body, _budget(profile), sync_cost(), first_call_s=first_call_s)
+        first_call_s, _ = timed_once(body, clock)
+        sync_s = sync_cost() if clock is synced_clock else 0.0  # a plain clock waits for nothing
+        return body, first_call_s, calibrate(body, _budget(profile), sync_s, clock, first_call_s=first_call_s)
 
     return _place(spec, profile, first_and_calibrate)
 
 
-def run_batch(specs: Sequence[Spec], profile: Profile) -> list[Outcome]:
+def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float] = synced_clock) -> list[Outcome]:
     """Time `specs` together: build and calibrate each in turn, time them all in passes, verify each.
+
+    `clock` is the synced clock unless every body waits for its own work (a parameter-server
+    coordinator's schedule-and-join does, and there a device sync would wait on every server).
 
     A case that fails (no kernel, a body that raises, a wrong state) fails alone: its outcome holds
     the error and the others go on. An interrupt stops the whole batch.
@@ -165,14 +169,14 @@ def run_batch(specs: Sequence[Spec], profile: Profile) -> list[Outcome]:
     ready: list[tuple[int, _Placed, Callable[[], Any], float, Plan]] = []  # index, placed case, body, first call, plan
     for index, spec in enumerate(specs):
         try:
-            placed = _prepare(spec, profile)
+            placed = _prepare(spec, profile, clock)
             ready.append((index, placed, *placed.work))
         except Exception as error:  # noqa: BLE001 (the case's test reports it)
             outcomes[index].error = error
     rounds = passes(profile)
     # One warm-up round each: calibration ran every body already; this one brings it back into the caches after the others.
     slots = [Slot(body, plan.iterations, 1, placed.setup.device) for _, placed, body, _, plan in ready]
-    run_passes(slots, rounds)
+    run_passes(slots, rounds, clock)
     for (index, placed, _, first_call_s, plan), slot in zip(ready, slots):
         outcome = outcomes[index]
         if slot.error is not None:

@@ -128,6 +128,17 @@ class Setup:
             self.info["workers"] = strategies.worker_count()
         return strategy
 
+    def parameter_servers(self, partitioner_name: str = "whole", partitioner: Any = None) -> tuple[Any, Any]:
+        """(ParameterServerStrategy, ClusterCoordinator) of this coordinator's cluster, variables split by `partitioner`.
+
+        Only in a coordinator process (tfvarbench.measure.cluster); the record says how variables
+        were split and that the parameter servers hold them on their CPUs.
+        """
+        from . import strategies
+
+        self.info.update(partitioner=partitioner_name, ps_device="CPU (parameter servers keep to the CPU)")
+        return strategies.parameter_servers(partitioner_name, partitioner)
+
     # --- declaring what must hold -------------------------------------------------------------
     def expect(
         self,

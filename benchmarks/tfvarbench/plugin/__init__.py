@@ -8,5 +8,6 @@ pytest_plugins = [
     "tfvarbench.plugin.params",
     "tfvarbench.plugin.runner",
     "tfvarbench.plugin.fixtures",
+    "tfvarbench.plugin.clusters",
     "tfvarbench.plugin.summary",
 ]

@@ -12,12 +12,12 @@ from .state import CHILD_BLOCK, PROFILE, SELECTED, benchmark_session
 WORKER_TIMEOUT_S = 600.0
 
 
-def _failed(benchmark: Any) -> None:
+def mark_failed(benchmark: Any) -> None:
     """Keep a failed case's rounds out of every saved run: pytest-benchmark's JSON skips benchmarks with has_error."""
     benchmark.has_error = True
 
 
-def _mark_used(benchmark: Any, how: str) -> None:
+def mark_used(benchmark: Any, how: str) -> None:
     """Tell pytest-benchmark the fixture was dealt with, so it adds no "fixture was not used" warning.
 
     It has no public way to say so; its own mode attribute is what it checks.
@@ -45,8 +45,8 @@ def measured_case(benchmark: Any, case: Any, device: str, size: str, dtype: str,
         benchmark.skipped = True
         pytest.skip(str(reason))
     except BaseException:  # a failed verification, a body that raised, an interrupt: no figure
-        _failed(benchmark)
-        _mark_used(benchmark, "failed before timing")
+        mark_failed(benchmark)
+        mark_used(benchmark, "failed before timing")
         raise
 
 
@@ -79,14 +79,14 @@ def worker_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, b
     from ..measure.run import worker_case as record_worker_case
 
     benchmark.group = f"{case.family}: {case.name} {size} {dtype}"
-    _mark_used(benchmark, "measured in worker processes")
+    mark_used(benchmark, "measured in worker processes")
     if "skip" in worker_results:
         pytest.skip(f"multi-worker cases need loopback ports: {worker_results['skip']}")
     if "failed" in worker_results:
-        _failed(benchmark)
+        mark_failed(benchmark)
         pytest.fail(f"the worker group failed, so {case.name} has no result: {worker_results['failed']}", pytrace=False)
     try:
         return record_worker_case(benchmark, case, size, dtype, block, worker_results["workers"])
     except BaseException:  # a worker's failed verification or error: no figure
-        _failed(benchmark)
+        mark_failed(benchmark)
         raise

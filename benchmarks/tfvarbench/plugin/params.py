@@ -1,6 +1,8 @@
 """Which tests a session holds: every family's variants × sizes × dtypes × devices × blocks, with the timer they use."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from .state import BLOCKS, CHILD_BLOCK, PRESENT, PROFILE, SELECTED, block_of
@@ -15,13 +17,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(f"{metafunc.module.__name__} asks for 'case' but defines no module-level `family`")
     grid = [pytest.param(case, size, dtype, id=f"{case.name}-{size}-{dtype}") for case, size, dtype in family.grid(metafunc.config.stash[PROFILE])]
     metafunc.parametrize(("case", "size", "dtype"), grid)
+    profile = metafunc.config.stash[PROFILE].name
+    elsewhere = None
+    if family.profiles and profile not in family.profiles and not _named(metafunc.config, family.name, metafunc.module.__file__):
+        elsewhere = f"the {family.name} family runs in --profile {' or '.join(family.profiles)}, or when selected by name (-k {family.name})"
     placements = [
-        pytest.param(device, id=device, marks=[pytest.mark.skip(reason=reason)] if reason else [])
+        pytest.param(device, id=device, marks=[pytest.mark.skip(reason=reason or elsewhere)] if reason or elsewhere else [])
         for device, reason in family.devices(metafunc.config.stash[SELECTED], metafunc.config.stash[PRESENT], metafunc.config.getoption("workers"))
     ]
     metafunc.parametrize("device", placements)
+    if family.clusters:
+        ids = [f"{ps}ps-{workers}w" for ps, workers in family.clusters]
+        metafunc.parametrize("cluster", family.clusters, ids=ids)
     blocks = metafunc.config.stash[BLOCKS]
     metafunc.parametrize("block", range(1, blocks + 1), ids=[f"block{n}" for n in range(1, blocks + 1)])
+
+
+def _named(config: pytest.Config, family: str, module: str) -> bool:
+    """Whether the command line asks for this family by name: in -k, or its module as an argument."""
+    module_name = Path(module).name
+    return family in (config.option.keyword or "") or any(Path(arg.split("::")[0]).name == module_name for arg in config.args)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.model import Crossover, Fit, crossover, host_copy_limits
+from ..analysis.model import Crossover, Fit, crossover, host_copy_limits, reference_limits
 from ..runs import SIZES, case_key, variant_label
 from .document import Section
 from .ties import noise, tied
@@ -93,31 +93,42 @@ def cost_model_table(fits: dict[tuple, tuple[Fit, dict[str, Any]]]) -> list[Sect
 
 
 def bandwidth_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
-    """Each case's effective GB/s and its fraction of a NumPy copy of the same size on its host.
+    """Each case's effective GB/s and its fraction of the limit of the same size on its host.
 
-    On a CPU, a figure above the copy of the same size cannot be a copy: TensorFlow's assign can take
-    over the new tensor's buffer instead of copying it. Such rows say so instead of claiming the
-    speed. GPU memory is not bounded by the host's copy bandwidth, so GPU rows show no fraction.
+    The limit is a NumPy copy for an update in memory; for a variable on a parameter server
+    (`bandwidth_limit` "loopback" in its record) it is a TCP copy over loopback, the path its
+    bytes take. On a CPU, a figure above the copy of the same size cannot be a copy: TensorFlow's
+    assign can take over the new tensor's buffer instead of copying it. Such rows say so instead
+    of claiming the speed. GPU memory is not bounded by the host's copy bandwidth, so GPU rows show
+    no fraction of it. A case that moves less than its variable (`bandwidth_limit` "none: why") says why.
+    A call that makes several updates (`updates_per_call`, one per parameter-server worker) moves each one's bytes.
     """
-    limits = host_copy_limits(cases)
+    limits = {"host copy": host_copy_limits(cases), "loopback": reference_limits(cases, "loopback copy")}
     rows = []
     for case in cases:
         if case.get("mode") == "reference" or not case.get("gbps") or SIZES.get(case["size"], 0) < SIZES["1Ki"]:
             continue
-        limit = limits.get((case["host"], int(case["bytes"])))
+        held_to = case.get("bandwidth_limit") or "host copy"
+        gbps = case["gbps"] * (case.get("updates_per_call") or 1)
+        limit = limits.get(held_to, {}).get((case["host"], int(case["bytes"])))
         fraction, note = "–", ""
-        if limit and case.get("device_kind") == "CPU":
-            share = case["gbps"] / limit
-            fraction = f"{100 * share:.0f}%"
-            if share > 1:
+        if held_to.startswith("none"):
+            note = held_to.partition(": ")[2] or "no limit applies"
+        elif limit and (case.get("device_kind") == "CPU" or held_to == "loopback"):
+            share = gbps / limit
+            fraction = f"{100 * share:.0f}% of {held_to}"
+            if share > 1 and held_to == "host copy":
                 note = "faster than a copy of this size: not a real copy (buffer handed over)"
-        rows.append((case["device_label"], case["op"], variant_label(case), case.get("mode", ""), case["dtype"], case["size"], f"{case['gbps']:.3g}", fraction, note))
-    copies = ", ".join(f"{host} {format_bytes(nbytes)}: {gbps:.3g} GB/s" for (host, nbytes), gbps in sorted(limits.items()))
+        rows.append((case["device_label"], case["op"], variant_label(case), case.get("mode", ""), case["dtype"], case["size"], f"{gbps:.3g}", fraction, note))
+    words = []
+    for held_to, found in limits.items():
+        words += [f"{held_to}, {host} {format_bytes(nbytes)}: {gbps:.3g} GB/s" for (host, nbytes), gbps in sorted(found.items())]
     text = (
-        "Bytes of the variable per call / median time. The limit is a NumPy copy of the "
-        f"same number of bytes on the same host (reference case): {copies or 'not measured in these runs'}."
+        "Bytes of the variable moved per call / median time. The limit is a copy of the same number of bytes on the "
+        "same host (reference cases): a NumPy copy for updates in memory, a TCP copy over loopback for variables on "
+        f"parameter servers: {'; '.join(words) or 'not measured in these runs'}."
     )
-    headers = ("device", "op", "variant", "mode", "dtype", "size", "GB/s", "of copy limit", "note")
+    headers = ("device", "op", "variant", "mode", "dtype", "size", "GB/s", "of limit", "note")
     return [Section("Effective bandwidth", 1, text, headers, tuple(rows))]
 
 

@@ -26,6 +26,8 @@ class Job:
     baseline_note: str = ""
 
 
+_LOCAL = "the same updates in the coordinator's own process, no server: what the round trip to the servers adds"
+
 JOBS: tuple[Job, ...] = (
     Job(
         "write", "Write new values",
@@ -54,6 +56,28 @@ JOBS: tuple[Job, ...] = (
         ways=(("mirrored", "assign_add", None, None), ("mirrored", "sync-on-read", "replica-local assign_add", None),
               ("multiworker", "assign_add", None, None), ("multiworker", "sync-on-read", "replica-local assign_add", None)),
         common=(None, "assign_add", "aggregation=SUM", None),  # the aggregation that adds every replica's update
+    ),
+    # Variables on parameter servers: whole against sharded ranked, the same update local as the baseline.
+    Job(
+        "remote_add", "Add to a variable on parameter servers",
+        ways=(("paramserver", "assign_add", None, "paramserver"),),
+        common=("paramserver", "assign_add", "remote, whole variable", "paramserver"),
+        baseline=("paramserver", "assign_add", "local: the coordinator's CPU", None),
+        baseline_note=_LOCAL,
+    ),
+    Job(
+        "remote_gradient_step", "Apply a gradient step to variables on parameter servers",
+        ways=(("paramserver", "gradient step", None, "paramserver"),),
+        common=("paramserver", "gradient step", "SGD, tape + assign_sub(lr * g), remote, whole variable", "paramserver"),
+        baseline=("paramserver", "gradient step", "SGD, tape + assign_sub(lr * g), local: the coordinator's CPU", None),
+        baseline_note=_LOCAL,
+    ),
+    Job(
+        "remote_rows", "Update rows of an embedding table on parameter servers",
+        ways=(("paramserver", "sparse row update", None, "paramserver"),),
+        common=("paramserver", "sparse row update", "scatter_add of 8 rows of 64, remote, whole table", "paramserver"),
+        baseline=("paramserver", "sparse row update", "scatter_add of 8 rows of 64, local: the coordinator's CPU", None),
+        baseline_note=_LOCAL,
     ),
     Job(
         "host_copy", "Copy through the host",

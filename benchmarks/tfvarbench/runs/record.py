@@ -53,6 +53,7 @@ class CaseIdentity(TypedDict):
     size: Size
     device: Device
     replicas: NotRequired[Count | None]
+    ps: NotRequired[Count | None]  # parameter-server tasks of the case's cluster
     workers: NotRequired[Count | None]
 
 
@@ -138,13 +139,13 @@ def case_key(case: dict[str, Any]) -> tuple:
 
 
 def case_name(case: dict[str, Any]) -> str:
-    """The identity as thresholds match it by glob: family/case/size/dtype/device, then /Nr and /Nw."""
+    """The identity as thresholds match it by glob: family/case/size/dtype/device, then /Nr, /Nps and /Nw."""
     name = "/".join(str(case.get(part)) for part in ("family", "case", "size", "dtype", "device"))
-    return name + "".join(f"/{case[key]}{key[0]}" for key in ("replicas", "workers") if case.get(key))
+    return name + "".join(f"/{case[key]}{suffix}" for key, suffix in (("replicas", "r"), ("ps", "ps"), ("workers", "w")) if case.get(key))
 
 
 def variant_label(case: dict[str, Any]) -> str:
     """The variant as tables show it: replicated cases add their worker and replica counts."""
     variant = case.get("variant") or ""
-    spread = [f"{case[key]} {key}" for key in ("workers", "replicas") if case.get(key)]
+    spread = [f"{case[key]} {key}" for key in ("ps", "workers", "replicas") if case.get(key)]
     return f"{variant} [{', '.join(spread)}]" if spread else variant

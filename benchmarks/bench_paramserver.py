@@ -1,0 +1,278 @@
+"""Parameter servers: variables held by ps tasks and updated over gRPC by functions a ClusterCoordinator schedules.
+
+Each cluster (`1ps/1w`, `2ps/1w`, `1ps/2w` in the test id; `/1ps/2w` in the case name) is a
+coordinator, its workers and parameter servers, each a process on 127.0.0.1 (tfvarbench.measure.cluster).
+A remote case's call schedules one function per worker and waits in `coordinator.join()`, so the
+round trip and the servers' work are inside the figure; its variables are read back from the
+servers (every shard, on a ps task) after n calls. The same update made in the coordinator's own
+process (its CPU:0, no server) is the local reference, and a TCP copy of the same bytes over
+loopback is the limit the remote figures are held against. Parameter servers keep to the CPU;
+workers get a GPU each as multi-worker ones do.
+
+Runs in `--profile full` only, or when selected by name (`-k paramserver`): each cluster is three
+or four TensorFlow processes to start, about 10-40 s of a 2-core machine per cluster and block,
+more than the quick profile's budget allows.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from tfvarbench.measure import Family, Setup, VerificationError
+from tfvarbench.measure.strategies import cluster_size
+
+family = Family("paramserver", dtypes=("float32",), clusters=((1, 1), (2, 1), (1, 2)), profiles=("full",))
+
+X, LR, ROWS, DIM = 1, 0.5, 8, 64  # every value below is a small multiple of 0.5: exact in float32
+MIN_SHARD = 256 << 10
+
+PARTITIONERS: dict[str, Callable[[int], Any]] = {
+    "whole": lambda ps: None,
+    "FixedShardsPartitioner(2)": lambda ps: tf.distribute.experimental.partitioners.FixedShardsPartitioner(2),
+    "MinSizePartitioner(256 KiB)": lambda ps: tf.distribute.experimental.partitioners.MinSizePartitioner(MIN_SHARD, max_shards=ps),
+}
+
+
+def test_paramserver(cluster_case: dict) -> None:
+    """Every parameter-server update, timed in the cluster's coordinator and verified on the servers."""
+    assert cluster_case["verified"]
+
+
+def _shards(variable: Any) -> list[Any]:
+    return list(variable.variables) if type(variable).__name__ == "ShardedVariable" else [variable]
+
+
+def _shard_count(name: str, nbytes: int, ps: int, rank: int) -> int:
+    """How many pieces `name` must have split a variable of `nbytes` into (a scalar is never split)."""
+    if name == "whole" or rank == 0:
+        return 1
+    if name.startswith("Fixed"):
+        return 2
+    return max(1, min(ps, nbytes // MIN_SHARD))
+
+
+def _remote(s: Setup, name: str) -> tuple[Any, Any, int, int]:
+    ps, workers = cluster_size()
+    strategy, coordinator = s.parameter_servers(name, PARTITIONERS[name](ps))
+    s.info.update(bandwidth_limit="loopback", updates_per_call=workers)
+    return strategy, coordinator, ps, workers
+
+
+def _expect_on_servers(s: Setup, variable: Any, name: str, ps: int, after: Callable[[int], np.ndarray]) -> None:
+    """Every shard read back from its server holds its rows of after(n); the split is the partitioner's."""
+    shards = _shards(variable)
+    want = _shard_count(name, s.bytes, ps, len(variable.shape))
+    if len(shards) != want:
+        raise VerificationError(f"{name} split {s.size} into {len(shards)} pieces, expected {want}")
+    s.info["servers_holding"] = sorted({shard.device.split("/task:")[1].split("/")[0] for shard in shards})
+    start = 0
+    for index, shard in enumerate(shards):
+        rows = shard.shape[0] if shard.shape.rank else None
+        if not shard.device.startswith("/job:ps/"):
+            raise VerificationError(f"shard {index} of {s.size} lives on {shard.device!r}, not on a parameter server")
+        part = (lambda n, a=start, b=start + rows: after(n)[a:b]) if rows is not None else after
+        s.expect(lambda shard=shard: shard.read_value(), part, label=f"shard {index} on {shard.device.split('/device')[0]}", device="CPU:0")
+        start += rows or 0
+
+
+def _schedule(coordinator: Any, step: Any, workers: int) -> Callable[[], None]:
+    """One step per worker, scheduled, then joined: a call ends when every server applied every update."""
+
+    def body() -> None:
+        for _ in range(workers):
+            coordinator.schedule(step)
+        coordinator.join()
+
+    return body
+
+
+def _local(s: Setup, step: Any, workers: int) -> Callable[[], None]:
+    """The same updates as a remote call makes (one per worker), in this process, on its CPU."""
+    s.info.update(local_device="the coordinator's CPU:0", updates_per_call=workers)
+
+    def body() -> None:
+        for _ in range(workers):
+            step()
+
+    return body
+
+
+# --- assign_add of a remote variable ----------------------------------------------------------------
+def _assign_add_remote(s: Setup, name: str):
+    strategy, coordinator, ps, workers = _remote(s, name)
+    with strategy.scope():
+        v = tf.Variable(s.host(0))
+    shape, dtype = s.shape, s.dtype
+
+    @tf.function
+    def step() -> None:
+        with tf.device(None):  # computed where the worker puts it (its GPU, if it has one), not where it was traced
+            v.assign_add(tf.fill(shape, tf.constant(X, dtype)), read_value=False)
+
+    _expect_on_servers(s, v, name, ps, s.adds(np.zeros(shape, dtype), workers * X))
+    return _schedule(coordinator, step, workers)
+
+
+@family.case("assign_add", "remote, whole variable", mode="paramserver")
+def assign_add_whole(s: Setup):
+    return _assign_add_remote(s, "whole")
+
+
+@family.case("assign_add", "remote, FixedShardsPartitioner(2)", mode="paramserver", min_size=1024)
+def assign_add_fixed_shards(s: Setup):
+    return _assign_add_remote(s, "FixedShardsPartitioner(2)")
+
+
+@family.case("assign_add", "remote, MinSizePartitioner(256 KiB)", mode="paramserver", min_size=1024)
+def assign_add_min_size(s: Setup):
+    return _assign_add_remote(s, "MinSizePartitioner(256 KiB)")
+
+
+@family.case("assign_add", "local: the coordinator's CPU", mode="function")
+def assign_add_local(s: Setup):
+    _, workers = cluster_size()
+    v, x = s.variable(0), s.tensor(X)
+
+    @tf.function
+    def step() -> None:
+        v.assign_add(x, read_value=False)
+
+    s.expect(v, s.adds(0, workers * X))
+    return _local(s, step, workers)
+
+
+# --- an SGD step on remote variables ----------------------------------------------------------------
+def _sgd_step(shards: list[Any], shape: tuple[int, ...], dtype: str) -> Any:
+    @tf.function
+    def step() -> None:
+        with tf.device(None):
+            x = tf.fill(shape, tf.constant(X, dtype))
+            with tf.GradientTape() as tape:
+                whole = tf.concat([tf.reshape(p, [-1]) for p in shards], 0) if len(shards) > 1 else shards[0]
+                loss = tf.reduce_sum(tf.reshape(x, [-1]) * tf.reshape(whole, [-1]))
+            for shard, gradient in zip(shards, tape.gradient(loss, shards)):
+                shard.assign_sub(LR * gradient, read_value=False)
+
+    return step
+
+
+def _sgd_remote(s: Setup, name: str):
+    strategy, coordinator, ps, workers = _remote(s, name)
+    with strategy.scope():
+        v = tf.Variable(s.host(0))
+    _expect_on_servers(s, v, name, ps, s.adds(np.zeros(s.shape, s.dtype), -LR * X * workers))
+    return _schedule(coordinator, _sgd_step(_shards(v), s.shape, s.dtype), workers)
+
+
+@family.case("gradient step", "SGD, tape + assign_sub(lr * g), remote, whole variable", mode="paramserver")
+def sgd_whole(s: Setup):
+    return _sgd_remote(s, "whole")
+
+
+@family.case("gradient step", "SGD, tape + assign_sub(lr * g), remote, FixedShardsPartitioner(2)", mode="paramserver", min_size=1024)
+def sgd_fixed_shards(s: Setup):
+    return _sgd_remote(s, "FixedShardsPartitioner(2)")
+
+
+@family.case("gradient step", "SGD, tape + assign_sub(lr * g), remote, MinSizePartitioner(256 KiB)", mode="paramserver", min_size=1024)
+def sgd_min_size(s: Setup):
+    return _sgd_remote(s, "MinSizePartitioner(256 KiB)")
+
+
+@family.case("gradient step", "SGD, tape + assign_sub(lr * g), local: the coordinator's CPU", mode="function")
+def sgd_local(s: Setup):
+    _, workers = cluster_size()
+    v = s.variable(0)
+    s.expect(v, s.adds(0, -LR * X * workers))
+    return _local(s, _sgd_step([v], s.shape, s.dtype), workers)
+
+
+# --- a sparse row update of an embedding table ------------------------------------------------------
+def _rows(s: Setup) -> tuple[tuple[int, int], np.ndarray]:
+    shape = (s.elements // DIM, DIM)
+    s.info.update(rows_updated=ROWS, row_elements=DIM, bandwidth_limit="none: the update moves its rows, not the table")
+    return shape, np.linspace(0, shape[0] - 1, ROWS).astype(np.int64)  # spread over the table, so over every shard
+
+
+def _rows_after(s: Setup, shape: tuple[int, int], rows: np.ndarray, per_call: float) -> Callable[[int], np.ndarray]:
+    def after(n: int) -> np.ndarray:
+        table = np.zeros(shape, s.dtype)
+        table[rows] = s.adds(0, per_call)(n)
+        return table
+
+    return after
+
+
+def _scatter_step(v: Any, rows: np.ndarray, dtype: str) -> Any:
+    @tf.function
+    def step() -> None:
+        with tf.device(None):
+            values = tf.fill([ROWS, DIM], tf.constant(X, dtype))
+            v.scatter_add(tf.IndexedSlices(values, tf.constant(rows)))
+
+    return step
+
+
+def _rows_remote(s: Setup, name: str):
+    strategy, coordinator, ps, workers = _remote(s, name)
+    shape, rows = _rows(s)
+    with strategy.scope():
+        v = tf.Variable(np.zeros(shape, s.dtype))
+    _expect_on_servers(s, v, name, ps, _rows_after(s, shape, rows, workers * X))
+    return _schedule(coordinator, _scatter_step(v, rows, s.dtype), workers)
+
+
+@family.case("sparse row update", f"scatter_add of {ROWS} rows of {DIM}, remote, whole table", mode="paramserver", min_size=1024)
+def rows_whole(s: Setup):
+    return _rows_remote(s, "whole")
+
+
+@family.case("sparse row update", f"scatter_add of {ROWS} rows of {DIM}, remote, FixedShardsPartitioner(2)", mode="paramserver", min_size=1024)
+def rows_fixed_shards(s: Setup):
+    return _rows_remote(s, "FixedShardsPartitioner(2)")
+
+
+@family.case("sparse row update", f"scatter_add of {ROWS} rows of {DIM}, local: the coordinator's CPU", mode="function", min_size=1024)
+def rows_local(s: Setup):
+    _, workers = cluster_size()
+    shape, rows = _rows(s)
+    v = s.variable(np.zeros(shape, s.dtype))
+    s.expect(v, _rows_after(s, shape, rows, workers * X))
+    return _local(s, _scatter_step(v, rows, s.dtype), workers)
+
+
+# --- the limit: the same bytes over loopback TCP ----------------------------------------------------
+@family.case("loopback copy", "TCP on 127.0.0.1: send the bytes, 1-byte ack", mode="reference", min_size=1024)
+def loopback_copy(s: Setup):
+    listener = socket.create_server(("127.0.0.1", 0))
+    sender = socket.create_connection(listener.getsockname())
+    receiver, _ = listener.accept()
+    for end in (sender, receiver):
+        end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # the ack is one byte: never held back
+    source = np.arange(s.elements, dtype=s.dtype)
+    target = np.empty_like(source)
+    view = memoryview(target).cast("B")
+
+    def receive() -> None:
+        while True:
+            got = 0
+            while got < len(view):
+                received = receiver.recv_into(view[got:], len(view) - got)
+                if not received:  # the coordinator is going away
+                    return
+                got += received
+            receiver.sendall(b"!")
+
+    threading.Thread(target=receive, daemon=True).start()  # lives as long as the coordinator's process
+    s.expect(lambda: target, lambda n: source, label="received copy")
+
+    def body() -> None:
+        sender.sendall(source)
+        sender.recv(1)
+
+    return body

@@ -1,0 +1,168 @@
+"""A parameter-server cluster on 127.0.0.1: a coordinator, its workers and parameter servers, each a process.
+
+The coordinator (`python -m tfvarbench.measure.coordinator`) runs a family's cases under
+ParameterServerStrategy and writes their outcomes; the workers and parameter servers only serve
+(`python -m tfvarbench.measure.server`). All are wired with TF_CONFIG on free loopback ports.
+A server never exits by itself, so any that exits, or a coordinator that fails, fails the cluster
+at once, naming the task ("ps 0 was killed by SIGKILL"); one that hangs fails it at the timeout.
+Every process is killed by process group on the way out, whatever happened.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .coordinator import PROGRESS
+from .hardware import worker_devices
+from .settings import worker_core
+from .workers import WorkerFailed, free_ports, log_tail
+
+__all__ = ["ClusterFailed", "ClusterGroup", "exit_words"]
+
+
+class ClusterFailed(WorkerFailed):
+    """A task of the cluster died or failed, or the coordinator hung; the message names the task and carries its log tail."""
+
+
+def exit_words(code: int) -> str:
+    """How a process ended, in words: "was killed by SIGKILL" or "exited with status 1"."""
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+class ClusterGroup:
+    """`ps` parameter servers, `workers` workers and a coordinator running `module`'s cases; `run()` returns its outcomes.
+
+    Workers get GPUs as multi-worker ones do (hardware.worker_devices: one selected GPU each, or
+    the CPU with GPUs hidden); parameter servers and the coordinator always keep to the CPU.
+    """
+
+    def __init__(
+        self, ps: int, workers: int, module: Path, profile: str, folder: Path, timeout_s: float = 600.0, timed: bool = True,
+        block: int = 1, gpus: Sequence[str] = (),
+    ) -> None:
+        self.plans = worker_devices(workers, gpus)  # raises HardwareError for a count the GPUs cannot serve
+        self.ps, self.workers = ps, workers
+        self.module, self.profile, self.folder = Path(module), profile, Path(folder)
+        self.timeout_s, self.mode, self.block = timeout_s, "timed" if timed else "once", block
+        self.tasks: list[tuple[str, int]] = [("ps", index) for index in range(ps)] + [("worker", index) for index in range(workers)]
+        self.tasks.append(("coordinator", 0))
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def label(self) -> str:
+        """The topology as case names carry it: "2ps/1w"."""
+        return f"{self.ps}ps/{self.workers}w"
+
+    def log_path(self, task: tuple[str, int]) -> Path:
+        return self.folder / f"{task[0]}-{task[1]}.log"
+
+    @property
+    def result_path(self) -> Path:
+        return self.folder / "coordinator.json"
+
+    def _env(self, cluster: dict[str, list[str]], task: tuple[str, int], position: int) -> dict[str, str]:
+        kind, index = task
+        devices = self.plans[index]["env"] if kind == "worker" else {"CUDA_VISIBLE_DEVICES": "-1"}
+        harness = str(Path(__file__).resolve().parents[2])  # the folder that holds the tfvarbench package
+        core = worker_core(position)
+        return {
+            **os.environ, **devices,
+            # The coordinator is TensorFlow's "chief" task; the servers are named as the strategy names them.
+            "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "chief" if kind == "coordinator" else kind, "index": index}}),
+            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+            "PYTHONPATH": os.pathsep.join(filter(None, [harness, os.environ.get("PYTHONPATH")])),
+            "TFVARBENCH_WORKER_CORE": "" if core is None else str(core),
+        }
+
+    def command(self, task: tuple[str, int]) -> list[str]:
+        if task[0] != "coordinator":
+            return [sys.executable, "-m", "tfvarbench.measure.server"]
+        plan = self.plans[0]
+        label = plan["gpu"] or plan["device"]  # the run's name for the device the chief worker computes on
+        return [sys.executable, "-m", "tfvarbench.measure.coordinator", str(self.module), self.profile, str(self.result_path), self.mode,
+                str(self.block), label, str(self.ps), str(self.workers)]
+
+    def start(self) -> None:
+        ports = iter(free_ports(len(self.tasks)))
+        cluster: dict[str, list[str]] = {"chief": [], "worker": [], "ps": []}
+        for kind, _ in self.tasks:
+            cluster["chief" if kind == "coordinator" else kind].append(f"127.0.0.1:{next(ports)}")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atexit.register(self.stop)
+        for position, task in enumerate(self.tasks):
+            log = open(self.log_path(task), "wb")  # noqa: SIM115 (the child owns it until stop)
+            # Own session and process group: stop() can kill the task and anything it started.
+            process = subprocess.Popen(self.command(task), env=self._env(cluster, task, position), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.processes.append(process)
+            log.close()
+
+    def _failure(self, codes: list[int | None]) -> str | None:
+        """The failed task's message, or None: a server that exited at all, or a coordinator that exited non-zero."""
+        failed = [i for i, code in enumerate(codes) if code is not None and (self.tasks[i][0] != "coordinator" or code != 0)]
+        if not failed:
+            return None
+        # A server killed is the cause; the coordinator then fails in its next call to it (exit 1): name the cause.
+        i = min(failed, key=lambda i: (self.tasks[i][0] == "coordinator", codes[i] >= 0, i))  # type: ignore[operator]
+        kind, index = self.tasks[i]
+        doing = self._progress() if kind != "coordinator" else None
+        where = f" while the coordinator was at: {doing}" if doing else ""
+        return f"{kind} {index} of the {self.label} cluster {exit_words(codes[i])}{where}; its log ends:\n{log_tail(self.log_path(self.tasks[i]))}"  # type: ignore[arg-type]
+
+    def _progress(self) -> str | None:
+        """The coordinator's last progress line (among TensorFlow's own), or None before its first."""
+        try:
+            lines = self.log_path(("coordinator", 0)).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        return next((line.split(PROGRESS, 1)[1] for line in reversed(lines) if line.startswith(PROGRESS)), None)
+
+    def wait(self) -> dict[str, Any]:
+        """Wait for the coordinator; the first task that fails, or the timeout, stops them all and raises ClusterFailed."""
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            while True:
+                codes = [process.poll() for process in self.processes]
+                message = self._failure(codes)
+                if message:
+                    raise ClusterFailed(message)
+                if codes[-1] == 0:
+                    break
+                if time.monotonic() > deadline:
+                    raise ClusterFailed(
+                        f"the {self.label} cluster's coordinator still running after {self.timeout_s:.0f} s; its log ends:\n"
+                        f"{log_tail(self.log_path(('coordinator', 0)))}"
+                    )
+                time.sleep(0.1)
+        finally:
+            self.stop()
+        return json.loads(self.result_path.read_text())
+
+    def run(self) -> dict[str, Any]:
+        self.start()
+        return self.wait()
+
+    def stop(self) -> None:
+        """Kill every task's process group and reap it; safe to call any number of times."""
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
