@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfvarbench.render.advice import markdown
+from tfvarbench.render.answer import answer
 from tfvarbench.render.findings import bandwidth_table
-from tfvarbench.render.recommend import recommend
+from tfvarbench.render.glance import chart_name, markdown
 from tfvarbench.runs import SIZES, case_name, variant_label
 
 WHOLE, SHARDED, LOCAL = "remote, whole variable", "remote, FixedShardsPartitioner(2)", "local: the coordinator's CPU"
@@ -38,17 +38,22 @@ def test_a_case_is_named_with_its_parameter_servers_and_workers() -> None:
     assert variant_label(record) == "remote, whole variable [1 ps, 2 workers]"
 
 
-def test_each_cluster_size_is_ranked_on_its_own_with_its_own_local_update_as_baseline() -> None:
-    cases = cluster_cases(1, 1) + cluster_cases(2, 1)
-    device = recommend(cases).devices[0]
-    advice = next(job for job in device.jobs if job.job.key == "remote_add")
-    assert sorted((r.ps, r.workers, r.size) for r in advice.rankings) == [(1, 1, "1Ki"), (1, 1, "1Mi"), (2, 1, "1Ki"), (2, 1, "1Mi")]
-    big = next(r for r in advice.rankings if (r.ps, r.size) == (2, "1Mi"))
-    assert [way.variant for way in big.ways] == [SHARDED, WHOLE]
-    assert big.common.variant == WHOLE and big.speedup == 8e-3 / 5e-3
-    assert big.baseline.variant == LOCAL and big.baseline.median_s == 1e-3  # the 2ps cluster's own, not the 1ps one's 0.5 ms
-    words = markdown(recommend(cases))
-    assert "(2 ps, 1 workers) the fastest way changes with size: `assign_add: remote, whole variable` at 1Ki, from 1Mi on, `assign_add: remote, FixedShardsPartitioner(2)`" in words
+def test_each_cluster_size_is_a_table_of_its_own_with_its_own_local_update_as_baseline() -> None:
+    result = answer(cluster_cases(1, 1) + cluster_cases(2, 1))
+    tables = [table for table in result.tables if table.job.key == "remote_add"]
+    assert [(table.ps, table.workers, table.sizes) for table in tables] == [(1, 1, ("1Ki", "1Mi")), (2, 1, ("1Ki", "1Mi"))]
+    assert len({chart_name(table) for table in tables}) == 2 and chart_name(tables[1]) == "glance-remote_add-float32-2ps-1w.png"
+    (group,) = tables[1].groups
+    by_variant = {row.label.split(": ", 1)[1]: row for row in group.rows}
+    assert set(by_variant) == {WHOLE, SHARDED} and by_variant[WHOLE].common  # the local update is not a way
+    assert by_variant[SHARDED].cells["1Mi"].fastest and by_variant[WHOLE].cells["1Mi"].factor == 8e-3 / 5e-3
+    assert by_variant[WHOLE].cells["1Ki"].fastest
+    assert group.baseline.label == f"assign_add: {LOCAL}" and group.baseline.cells["1Mi"].median_s == 1e-3  # the 2ps cluster's, not 0.5 ms
+    (overtake,) = tables[1].overtakes  # sharding pays from 1Mi on
+    assert (overtake.faster, overtake.slower, overtake.before, overtake.after) == (f"assign_add: {SHARDED}", f"assign_add: {WHOLE}", "1Ki", "1Mi")
+    words = markdown(result)
+    assert "## Add to a variable on parameter servers (2 ps, 1 workers)" in words
+    assert f"on CPU:0, `assign_add: {SHARDED}` overtakes `assign_add: {WHOLE}` between 1Ki and 1Mi" in words
 
 
 def test_remote_updates_are_held_to_loopback_counting_one_update_per_worker_and_row_updates_to_nothing() -> None:

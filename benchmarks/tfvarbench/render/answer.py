@@ -63,7 +63,7 @@ class Overtake:
 
 @dataclass(frozen=True)
 class JobTable:
-    """A job at one dtype and replica/worker count: ways by sizes, per group of tied devices."""
+    """A job at one dtype and replica/worker/parameter-server count: ways by sizes, per group of tied devices."""
     job: Job
     dtype: str
     replicas: int | None
@@ -71,6 +71,7 @@ class JobTable:
     sizes: tuple[str, ...]
     groups: tuple[DeviceGroup, ...]
     overtakes: tuple[Overtake, ...]
+    ps: int | None = None  # parameter-server tasks of the cases' cluster
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _job_cases(job: Job, cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     for selector in job.ways:
         for case in cases:
             if matches(case, selector):
-                key = (case["device_label"], _identity(case), case["dtype"], case["size"], case.get("replicas"), case.get("workers"))
+                key = (case["device_label"], _identity(case), case["dtype"], case["size"], case.get("replicas"), case.get("workers"), case.get("ps"))
                 kept.setdefault(key, case)
     return list(kept.values())
 
@@ -155,7 +156,7 @@ def _all_tied(a: tuple[Row, ...], b: tuple[Row, ...]) -> bool:
 
 def _baseline(job: Job, cases: Sequence[dict[str, Any]], device: str, key: tuple) -> Row | None:
     found = [case for case in cases if job.baseline and case["device_label"] == device and matches(case, job.baseline)
-             and (case["dtype"], case.get("replicas"), case.get("workers")) == key]
+             and (case["dtype"], case.get("replicas"), case.get("workers"), case.get("ps")) == key]
     if not found:
         return None
     cells = {case["size"]: _cells([case])[id(case)] for case in found}
@@ -194,9 +195,9 @@ def _tables(job: Job, cases: Sequence[dict[str, Any]], devices: Sequence[str], f
     keys = {(case["device_label"], _identity(case)): model_key(case) for case in mine}
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for case in mine:
-        groups.setdefault((case["dtype"], case.get("replicas"), case.get("workers")), []).append(case)
+        groups.setdefault((case["dtype"], case.get("replicas"), case.get("workers"), case.get("ps")), []).append(case)
     out = []
-    for key in sorted(groups, key=lambda k: (k[0], k[2] or 0, k[1] or 0)):
+    for key in sorted(groups, key=lambda k: (k[0], k[3] or 0, k[2] or 0, k[1] or 0)):
         members = groups[key]
         sizes = tuple(sorted({case["size"] for case in members}, key=size_key))
         merged: list[DeviceGroup] = []
@@ -212,7 +213,7 @@ def _tables(job: Job, cases: Sequence[dict[str, Any]], devices: Sequence[str], f
                 merged[home] = DeviceGroup((*merged[home].devices, device), merged[home].rows, merged[home].baseline)
         overtakes = [o for group in merged for o in _way_overtakes(group, sizes, keys, fits)]
         overtakes += _device_overtakes(merged[0].rows, key[0], crossovers)
-        out.append(JobTable(job, key[0], key[1], key[2], sizes, tuple(merged), tuple(overtakes)))
+        out.append(JobTable(job, key[0], key[1], key[2], sizes, tuple(merged), tuple(overtakes), key[3]))
     return out
 
 

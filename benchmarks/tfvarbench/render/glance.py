@@ -17,21 +17,22 @@ __all__ = ["TITLE", "chart_name", "charts", "markdown", "sections", "short"]
 TITLE = "What to use on this machine"
 
 
-def _group(replicas: int | None, workers: int | None) -> str:
-    parts = [f"{workers} workers"] if workers else []
+def _group(replicas: int | None, workers: int | None, ps: int | None = None) -> str:
+    parts = ([f"{ps} ps"] if ps else []) + ([f"{workers} workers"] if workers else [])
     if replicas:
         parts.append(f"{replicas} replica{'s' if replicas != 1 else ''}")
     return ", ".join(parts)
 
 
 def _title(table: JobTable, many_dtypes: bool) -> str:
-    extra = ([table.dtype] if many_dtypes else []) + ([_group(table.replicas, table.workers)] if table.replicas or table.workers else [])
+    extra = ([table.dtype] if many_dtypes else []) + ([_group(table.replicas, table.workers, table.ps)] if table.replicas or table.workers or table.ps else [])
     return table.job.title + (f" ({', '.join(extra)})" if extra else "")
 
 
 def chart_name(table: JobTable) -> str:
-    """The file of the table's chart: one per job, dtype and replica/worker count."""
-    parts = [table.job.key, table.dtype] + ([f"{table.replicas}r"] if table.replicas else []) + ([f"{table.workers}w"] if table.workers else [])
+    """The file of the table's chart: one per job, dtype and replica/worker/parameter-server count."""
+    counts = ((table.replicas, "r"), (table.ps, "ps"), (table.workers, "w"))
+    parts = [table.job.key, table.dtype] + [f"{n}{suffix}" for n, suffix in counts if n]
     return "glance-" + "-".join(parts) + ".png"
 
 
@@ -155,7 +156,7 @@ def _job_lines(result: Answer) -> list[tuple[tuple[str, str], str]]:
     """Per job, its fastest way where it beats the common idiom most: (the pair of ways, the line)."""
     found: dict[str, dict[tuple[str, str, str], list[tuple[float, str, tuple[str, ...]]]]] = {}
     for table in result.tables:
-        group_words = _group(table.replicas, table.workers)
+        group_words = _group(table.replicas, table.workers, table.ps)
         for group in table.groups:
             common = next((row for row in group.rows if row.common), None)
             for size, cell in (common.cells.items() if common else ()):
