@@ -52,7 +52,7 @@ def test_each_cluster_size_is_a_table_of_its_own_with_its_own_local_update_as_ba
     (overtake,) = tables[1].overtakes  # sharding pays from 1Mi on
     assert (overtake.faster, overtake.slower, overtake.before, overtake.after) == (f"assign_add: {SHARDED}", f"assign_add: {WHOLE}", "1Ki", "1Mi")
     words = markdown(result)
-    assert "## Add to a variable on parameter servers (2 ps, 1 workers)" in words
+    assert "## Add to a variable on parameter servers (2 ps, 1 worker)" in words
     assert f"on CPU:0, `assign_add: {SHARDED}` overtakes `assign_add: {WHOLE}` between 1Ki and 1Mi" in words
 
 

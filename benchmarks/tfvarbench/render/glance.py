@@ -18,7 +18,7 @@ TITLE = "What to use on this machine"
 
 
 def _group(replicas: int | None, workers: int | None, ps: int | None = None) -> str:
-    parts = ([f"{ps} ps"] if ps else []) + ([f"{workers} workers"] if workers else [])
+    parts = ([f"{ps} ps"] if ps else []) + ([f"{workers} worker{'s' if workers != 1 else ''}"] if workers else [])
     if replicas:
         parts.append(f"{replicas} replica{'s' if replicas != 1 else ''}")
     return ", ".join(parts)
