@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from .document import Section, markdown as document_markdown
 from .jobs import label_of
-from .rankings import Crossover, DeviceEdge, Ranking, Recommendations, Trap
+from .rankings import Crossover, DeviceEdge, Ranking, Recommendations, RowCrossover, Trap
 from .recommend import size_key
 from .units import format_bytes, format_ratio, format_seconds
 
@@ -30,16 +30,20 @@ def _group(ranking: Ranking) -> str:
     return _group_of(ranking.replicas, ranking.workers)
 
 
+def _rows(rows: int | None) -> list[str]:
+    return [f"{rows} row{'s' if rows != 1 else ''}"] if rows else []
+
+
 def _where(ranking: Ranking, many_dtypes: bool) -> str:
-    parts = [ranking.size] + ([ranking.dtype] if many_dtypes else []) + ([_group(ranking)] if _group(ranking) else [])
+    parts = [ranking.size] + _rows(ranking.rows) + ([ranking.dtype] if many_dtypes else []) + ([_group(ranking)] if _group(ranking) else [])
     return ", ".join(parts)
 
 
 def _shown(rankings: Sequence[Ranking]) -> list[Ranking]:
-    """The smallest and the largest size of each dtype and replica/worker group."""
+    """The smallest and the largest size of each dtype, replica/worker group and count of rows touched."""
     groups: dict[tuple, list[Ranking]] = {}
     for ranking in rankings:
-        groups.setdefault((ranking.dtype, ranking.replicas, ranking.workers), []).append(ranking)
+        groups.setdefault((ranking.dtype, ranking.replicas, ranking.workers, ranking.rows), []).append(ranking)
     shown = []
     for members in groups.values():
         ends = [members[0], members[-1]] if len(members) > 1 else members
@@ -78,11 +82,16 @@ def _trap_words(trap: Trap) -> str:
     elif trap.key == "reduce_retracing":
         what = (f"`reduce_retracing=True` does not stop Python floats retracing ({slow.trace_count} traces in {slow.calls} calls): "
                 f"{format_ratio(trap.ratio)} slower than an `input_signature`")
+    elif trap.key == "densify":
+        what = (f"an embedding gradient densified (`tf.convert_to_tensor(g)`) before the update [{slow.mode}]: "
+                f"{format_ratio(trap.ratio)} slower than applying its IndexedSlices with `scatter_sub`")
+    elif trap.key == "repeated_rows":
+        what = f"repeated rows in one `scatter_add`: {format_ratio(trap.ratio)} slower than as many distinct rows"
     elif trap.key == "host_round_trip":
         what = f"the host round trip `{slow.variant}`: {format_ratio(trap.ratio)} slower than `{fast.op}(x)`"
     else:
         what = f"`{slow.op}(x, read_value=True)` (the default) when the value is not used: {format_ratio(trap.ratio)} slower than `read_value=False`"
-    figures = f"{format_seconds(slow.median_s)} vs {format_seconds(fast.median_s)}, {trap.size}"
+    figures = ", ".join([f"{format_seconds(slow.median_s)} vs {format_seconds(fast.median_s)}", trap.size, *_rows(trap.rows)])
     if trap.tied:
         return f"{what.split(':')[0]}: tied within noise here ({format_ratio(trap.ratio)}, {figures})"
     return f"{what} ({figures})"
@@ -98,6 +107,17 @@ def _crossover_words(x: Crossover, device: str) -> str:
     return f"{way}: {x.faster} is faster from {format_bytes(x.at_bytes)} on (cost model)"
 
 
+def _row_crossover_words(x: RowCrossover) -> str:
+    pair = f"`{x.against}` against `{x.way}` ({x.size}, {x.dtype})"
+    span = f"{x.low_rows}–{x.high_rows} rows"
+    if x.faster is None:
+        return f"{pair}: within 5% throughout {span} (cost model)"
+    winner = x.against if x.faster == "against" else x.way
+    if x.at_rows is None:
+        return f"{pair}: `{winner}` is faster throughout {span} (cost model)"
+    return f"{pair}: `{winner}` is faster from about {x.at_rows:.0f} rows a call on (cost model, measured {span})"
+
+
 def _edge_words(edges: Sequence[DeviceEdge]) -> list[str]:
     by_other: dict[str, list[DeviceEdge]] = {}
     for edge in edges:
@@ -107,7 +127,7 @@ def _edge_words(edges: Sequence[DeviceEdge]) -> list[str]:
         cells = []
         for edge in mine:
             verdict = "tied" if edge.tied else ("faster" if edge.ratio < 1 else "slower")
-            where = ", ".join(filter(None, [edge.size, _group_of(edge.replicas, edge.workers)]))
+            where = ", ".join(filter(None, [edge.size, *_rows(edge.rows), _group_of(edge.replicas, edge.workers)]))
             cells.append(f"{where} {verdict} ({format_ratio(edge.ratio)}: {format_seconds(edge.other_s)} vs {format_seconds(edge.this_s)})")
         lines.append(f"the same fastest way on {other}: " + "; ".join(cells))
     return lines
@@ -143,6 +163,7 @@ def sections(recommendations: Recommendations) -> list[Section]:
             edges = [e for e in advice.versus if (e.dtype, e.size, e.replicas, e.workers) in shown_sizes]
             lines.extend(_edge_words(edges))
             lines.extend(_crossover_words(crossover, device.device) for crossover in advice.crossovers)
+            lines.extend(_row_crossover_words(crossover) for crossover in advice.row_crossovers)
             out.append(Section(f"{job.title} (common idiom: `{common}`)", 3, bullets=tuple(lines)))
         if device.traps:
             out.append(Section(f"Traps on {device.device}", 3, bullets=tuple(_trap_words(t) for t in _shown_traps(device.traps))))
@@ -158,7 +179,7 @@ def _shown_traps(traps: Sequence[Trap]) -> list[Trap]:
     """Each trap at its smallest and largest size (per dtype)."""
     groups: dict[tuple, list[Trap]] = {}
     for trap in traps:
-        groups.setdefault((trap.key, trap.slow.op, trap.dtype), []).append(trap)
+        groups.setdefault((trap.key, trap.slow.op, trap.slow.mode, trap.dtype, trap.rows), []).append(trap)
     shown = []
     for members in groups.values():
         members.sort(key=lambda trap: size_key(trap.size))
@@ -181,7 +202,7 @@ def short(recommendations: Recommendations, max_lines: int = 20) -> list[str]:
     for device in devices:
         mine = []
         for advice in device.jobs:
-            ranking = max(advice.rankings, key=lambda r: (size_key(r.size), r.replicas or 0, r.workers or 0))
+            ranking = max(advice.rankings, key=lambda r: (size_key(r.size), r.replicas or 0, r.workers or 0, r.rows or 0))
             best, common = ranking.best, ranking.common
             if common is None:
                 gain = "common idiom not measured"
@@ -197,7 +218,7 @@ def short(recommendations: Recommendations, max_lines: int = 20) -> list[str]:
             if not trap.tied and (key not in worst or trap.ratio > worst[key].ratio):
                 worst[key] = trap
         for trap in worst.values():
-            mine.append(f"{device.device} trap ({trap.size}): {trap.slow.label} is {format_ratio(trap.ratio)} slower than {trap.fast.label}")
+            mine.append(f"{device.device} trap ({', '.join([trap.size, *_rows(trap.rows)])}): {trap.slow.label} is {format_ratio(trap.ratio)} slower than {trap.fast.label}")
         if len(mine) > share:
             hidden = len(mine) - (share - 1)
             mine = mine[: share - 1] + [f"{device.device}: {hidden} more lines in the report (What to use on this machine)"]

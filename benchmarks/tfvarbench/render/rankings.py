@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .jobs import Job
 
-__all__ = ["Crossover", "DeviceAdvice", "DeviceEdge", "JobAdvice", "Ranking", "Recommendations", "Trap", "Way"]
+__all__ = ["Crossover", "DeviceAdvice", "DeviceEdge", "JobAdvice", "Ranking", "Recommendations", "RowCrossover", "Trap", "Way"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,26 @@ class Crossover:
     first: str
     second: str
     at_bytes: float | None
+    faster: str | None
+
+
+@dataclass(frozen=True)
+class RowCrossover:
+    """Where a job's way and the way it is held against (`Job.against`, a dense update) trade places,
+    in rows touched per call, from their cost lines on one device (input, e.g. from `findings.row_crossovers`).
+
+    `faster` is "way" or "against": the side faster from `at_rows` on, or throughout the rows
+    measured (`low_rows`..`high_rows`) when `at_rows` is None; None means within 5% throughout.
+    """
+
+    device: str
+    way: str
+    against: str
+    dtype: str
+    size: str
+    low_rows: int
+    high_rows: int
+    at_rows: float | None
     faster: str | None
 
 
@@ -62,6 +82,7 @@ class Ranking:
     speedup: float | None  # common idiom's median / the best's median
     speedup_tied: bool  # the best is within noise of the common idiom: no real speedup
     baseline: Way | None = None
+    rows: int | None = None  # rows of a table touched per call, for a job on a table
 
     @property
     def best(self) -> Way:
@@ -86,19 +107,21 @@ class DeviceEdge:
     other_s: float
     ratio: float  # other / this: below 1 means the other device is faster
     tied: bool
+    rows: int | None = None
 
 
 @dataclass(frozen=True)
 class Trap:
     """An idiom that costs more than the way it should be written, at one size."""
 
-    key: str  # "python_float_retrace", "reduce_retracing", "host_round_trip", "read_value"
+    key: str  # "python_float_retrace", "reduce_retracing", "host_round_trip", "read_value", "densify", "repeated_rows"
     slow: Way
     fast: Way
     dtype: str
     size: str
     ratio: float  # slow / fast
     tied: bool  # within noise: no cost on this machine
+    rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +130,7 @@ class JobAdvice:
     rankings: tuple[Ranking, ...]
     versus: tuple[DeviceEdge, ...]
     crossovers: tuple[Crossover, ...]  # those involving this device and one of this job's ways
+    row_crossovers: tuple[RowCrossover, ...] = ()  # this job's ways against its dense way, on this device
 
 
 @dataclass(frozen=True)

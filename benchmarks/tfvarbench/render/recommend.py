@@ -25,11 +25,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..runs import SIZES
-from .jobs import JOBS, TRAPS, Job, matches
-from .rankings import Crossover, DeviceAdvice, DeviceEdge, JobAdvice, Ranking, Recommendations, Trap, Way
+from .jobs import JOBS, TRAPS, Job, label_of, matches
+from .rankings import Crossover, DeviceAdvice, DeviceEdge, JobAdvice, Ranking, Recommendations, RowCrossover, Trap, Way
 
 __all__ = [
-    "TIE_FLOOR", "Crossover", "DeviceAdvice", "DeviceEdge", "JobAdvice", "Ranking", "Recommendations", "Trap", "Way",
+    "TIE_FLOOR", "Crossover", "DeviceAdvice", "DeviceEdge", "JobAdvice", "Ranking", "Recommendations", "RowCrossover", "Trap", "Way",
     "noise", "recommend", "size_key", "tied",
 ]
 
@@ -81,19 +81,24 @@ def _job_cases(job: Job, cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     for selector in job.ways:
         for case in cases:
             if matches(case, selector):
-                key = (_identity(case), case["dtype"], case["size"], case.get("replicas"), case.get("workers"))
+                key = (_identity(case), *_where(case))
                 kept.setdefault(key, case)
     return list(kept.values())
+
+
+def _where(case: dict[str, Any]) -> tuple:
+    """What makes two measurements of a job the same work: dtype, size, replica and worker counts, rows touched."""
+    return case["dtype"], case["size"], case.get("replicas"), case.get("workers"), case.get("rows")
 
 
 def _rankings(job: Job, cases: Sequence[dict[str, Any]], mine: list[dict[str, Any]]) -> list[tuple[Ranking, dict[str, Any]]]:
     show_mode = len({case.get("mode") for case in mine}) > 1
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for case in mine:
-        groups.setdefault((case["dtype"], case.get("replicas"), case.get("workers"), case["size"]), []).append(case)
+        groups.setdefault(_where(case), []).append(case)
     out = []
-    for (dtype, replicas, workers, size), members in sorted(
-        groups.items(), key=lambda item: (item[0][0], item[0][2] or 0, item[0][1] or 0, size_key(item[0][3]))
+    for (dtype, size, replicas, workers, rows), members in sorted(
+        groups.items(), key=lambda item: (item[0][0], item[0][3] or 0, item[0][2] or 0, size_key(item[0][1]), item[0][4] or 0)
     ):
         members.sort(key=lambda case: case["median_s"])
         best = members[0]
@@ -102,13 +107,12 @@ def _rankings(job: Job, cases: Sequence[dict[str, Any]], mine: list[dict[str, An
         common = next((way for way, case in zip(ways, members) if case is common_case), None)
         baseline = None
         if job.baseline:
-            base = next((case for case in cases if matches(case, job.baseline) and case["dtype"] == dtype
-                         and case["size"] == size and case.get("replicas") == replicas and case.get("workers") == workers), None)
+            base = next((case for case in cases if matches(case, job.baseline) and _where(case) == (dtype, size, replicas, workers, rows)), None)
             baseline = _way(base, None, False) if base else None
         out.append((Ranking(
             dtype=dtype, size=size, bytes=best.get("bytes"), replicas=replicas, workers=workers, ways=ways,
             common=common, speedup=common.median_s / best["median_s"] if common else None,
-            speedup_tied=common.tied_with_best if common else False, baseline=baseline,
+            speedup_tied=common.tied_with_best if common else False, baseline=baseline, rows=rows,
         ), best))
     return out
 
@@ -118,15 +122,13 @@ def _versus(ranking: Ranking, best: dict[str, Any], device: str, all_cases: Sequ
     for other in all_cases:
         if other["device_label"] == device or other.get("family") != best["family"] or other.get("case") != best.get("case"):
             continue
-        if (other["dtype"], other["size"], other.get("replicas"), other.get("workers")) != (
-            ranking.dtype, ranking.size, ranking.replicas, ranking.workers
-        ):
+        if _where(other) != (ranking.dtype, ranking.size, ranking.replicas, ranking.workers, ranking.rows):
             continue
         edges.append(DeviceEdge(
             label=ranking.best.label, dtype=ranking.dtype, size=ranking.size, replicas=ranking.replicas,
             workers=ranking.workers, other=other["device_label"], this_s=best["median_s"], other_s=other["median_s"],
             ratio=other["median_s"] / best["median_s"],
-            tied=tied(best["median_s"], noise(best), other["median_s"], noise(other)),
+            tied=tied(best["median_s"], noise(best), other["median_s"], noise(other)), rows=ranking.rows,
         ))
     return edges
 
@@ -136,13 +138,13 @@ def _traps(mine: Sequence[dict[str, Any]]) -> list[Trap]:
     traps = []
     for key, slow_sel, fast_sel in TRAPS:
         for slow in (case for case in mine if matches(case, slow_sel)):
-            fast = next((case for case in mine if matches(case, fast_sel) and (case["dtype"], case["size"]) == (slow["dtype"], slow["size"])), None)
+            fast = next((case for case in mine if matches(case, fast_sel) and _where(case) == _where(slow)), None)
             if fast is None:
                 continue
             traps.append(Trap(
                 key=key, slow=_way(slow, None, False), fast=_way(fast, None, False), dtype=slow["dtype"], size=slow["size"],
                 ratio=slow["median_s"] / fast["median_s"],
-                tied=tied(fast["median_s"], noise(fast), slow["median_s"], noise(slow)),
+                tied=tied(fast["median_s"], noise(fast), slow["median_s"], noise(slow)), rows=slow.get("rows"),
             ))
     return traps
 
@@ -155,8 +157,13 @@ def _devices(cases: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
     return sorted(seen.items(), key=lambda item: (item[1] != "CPU", order.index(item[0])))
 
 
-def recommend(cases: Sequence[dict[str, Any]], crossovers: Sequence[Crossover] = ()) -> Recommendations:
-    """Per device (CPUs first) and per job in JOBS: rankings at every size, device comparisons, traps."""
+def recommend(
+    cases: Sequence[dict[str, Any]], crossovers: Sequence[Crossover] = (), row_crossovers: Sequence[RowCrossover] = ()
+) -> Recommendations:
+    """Per device (CPUs first) and per job in JOBS: rankings at every size, device comparisons, traps.
+
+    `row_crossovers` (findings.row_crossovers) go to the job whose dense way they were held against.
+    """
     devices = []
     for device, kind in _devices(cases):
         on_device = [case for case in cases if case["device_label"] == device and case.get("median_s")]
@@ -172,7 +179,8 @@ def recommend(cases: Sequence[dict[str, Any]], crossovers: Sequence[Crossover] =
                 x for x in crossovers
                 if device in (x.first, x.second) and (x.op, x.variant, x.mode, x.dtype) in identities
             )
-            jobs.append(JobAdvice(job=job, rankings=tuple(r for r, _ in pairs), versus=tuple(versus), crossovers=relevant))
+            against = tuple(x for x in row_crossovers if x.device == device and job.against and x.against == label_of(job.against))
+            jobs.append(JobAdvice(job=job, rankings=tuple(r for r, _ in pairs), versus=tuple(versus), crossovers=relevant, row_crossovers=against))
         devices.append(DeviceAdvice(device=device, device_kind=kind, jobs=tuple(jobs), traps=tuple(_traps(on_device))))
     return Recommendations(devices=tuple(devices), tie_floor=TIE_FLOOR)
 
