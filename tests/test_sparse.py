@@ -128,3 +128,17 @@ def test_rows_touched_rank_apart_and_the_dense_way_crosses_the_sparse_one_in_row
     words = markdown(recommend(cases, row_crossovers=[found]))
     assert "1Mi, 1638 rows: fastest `assign_add: dense" in words
     assert f"`assign_add: {dense}` is faster from about 990 rows a call on" in words
+
+
+def test_repeated_rows_that_cost_nothing_are_not_called_a_trap() -> None:
+    from tfvarbench.render.advice import short
+
+    unique, repeated = "v.scatter_add(IndexedSlices(x, rows))", "v.scatter_add(IndexedSlices(x, rows)), rows repeated"
+    cases = [_case("scatter_add_10pct", "scatter_add", unique, 1638, 2e-3), _case("scatter_add_repeated_10pct", "scatter_add", repeated, 1638, 1e-3)]
+    recs = recommend(cases)
+    [trap] = recs.devices[0].traps
+    assert (trap.key, trap.rows, trap.ratio) == ("repeated_rows", 1638, 0.5)
+    assert "repeated rows in one `scatter_add`: no cost here, it was faster (0.500×, 1.00 ms vs 2.00 ms, 1Mi, 1638 rows)" in markdown(recs)
+    assert not [line for line in short(recs) if "trap" in line]
+    slower = recommend([cases[0], {**cases[1], "median_s": 3e-3}])
+    assert "CPU:0 trap (1Mi, 1638 rows): scatter_add: " + repeated + " is 1.50× slower" in "\n".join(short(slower))

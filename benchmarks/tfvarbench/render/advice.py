@@ -94,6 +94,8 @@ def _trap_words(trap: Trap) -> str:
     figures = ", ".join([f"{format_seconds(slow.median_s)} vs {format_seconds(fast.median_s)}", trap.size, *_rows(trap.rows)])
     if trap.tied:
         return f"{what.split(':')[0]}: tied within noise here ({format_ratio(trap.ratio)}, {figures})"
+    if trap.ratio < 1:
+        return f"{what.split(':')[0]}: no cost here, it was faster ({format_ratio(trap.ratio)}, {figures})"
     return f"{what} ({figures})"
 
 
@@ -215,7 +217,7 @@ def short(recommendations: Recommendations, max_lines: int = 20) -> list[str]:
         worst: dict[tuple, Trap] = {}
         for trap in device.traps:
             key = (trap.key, trap.slow.op)
-            if not trap.tied and (key not in worst or trap.ratio > worst[key].ratio):
+            if not trap.tied and trap.ratio > 1 and (key not in worst or trap.ratio > worst[key].ratio):
                 worst[key] = trap
         for trap in worst.values():
             mine.append(f"{device.device} trap ({', '.join([trap.size, *_rows(trap.rows)])}): {trap.slow.label} is {format_ratio(trap.ratio)} slower than {trap.fast.label}")

@@ -71,7 +71,7 @@ JOBS: tuple[Job, ...] = (
         against=("sparse", "assign_add", "dense: v.assign_add(table of zeros but the k rows)", "eager"),
     ),
     Job(
-        "embedding_step", "Apply an embedding gradient (IndexedSlices)",
+        "embedding_step", "Apply an embedding gradient",
         ways=(("sparse", "embedding step", None, None),),
         common=("sparse", "embedding step", "tape + keras SGD.apply_gradients", "eager"),  # what a training loop calls
     ),
