@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,9 @@ from tfvarbench.measure import PROFILES, Family, Setup, Unsupported, Verificatio
 from tfvarbench.measure.cases import rows_touched
 from tfvarbench.measure.run import run_case
 from tfvarbench.measure.setup import index_dtype
-from tfvarbench.render.advice import markdown
+from tfvarbench.render.answer import answer
 from tfvarbench.render.findings import row_crossovers
-from tfvarbench.render.recommend import recommend
+from tfvarbench.render.glance import markdown, short
 from tfvarbench.render.report import fits_of
 
 QUICK, FULL = PROFILES["quick"], PROFILES["full"]
@@ -122,23 +123,34 @@ def test_rows_touched_rank_apart_and_the_dense_way_crosses_the_sparse_one_in_row
     fits = fits_of(cases)
     [found] = row_crossovers(fits)
     assert (found.faster, found.low_rows, found.high_rows) == ("against", 1, 1638) and found.at_rows == pytest.approx(990, rel=0.02)
-    advice = next(j for j in recommend(cases, row_crossovers=[found]).devices[0].jobs if j.job.key == "add_rows")
-    assert [(r.rows, r.best.op) for r in advice.rankings] == [(1, "scatter_add"), (163, "scatter_add"), (1638, "assign_add")]
-    assert advice.row_crossovers == (found,)
-    words = markdown(recommend(cases, row_crossovers=[found]))
-    assert "1Mi, 1638 rows: fastest `assign_add: dense" in words
-    assert f"`assign_add: {dense}` is faster from about 990 rows a call on" in words
+    [add] = [t for t in answer(cases, row_crossovers=[found]).tables if t.job.key == "add_rows"]
+    assert (add.table, add.sizes) == ("1Mi", ("1 row", "163 rows", "1638 rows"))
+    [group] = add.groups
+    fastest = {column: next(r.identity[0] for r in group.rows if r.cells[column].fastest) for column in add.sizes}
+    assert fastest == {"1 row": "scatter_add", "163 rows": "scatter_add", "1638 rows": "assign_add"}
+    assert add.dense == (found,) and not add.overtakes  # the dense pair is said once, in rows
+    words = markdown(answer(cases, row_crossovers=[found]))
+    assert "## Add to some rows of a table (1Mi table, rows touched a call)" in words
+    assert re.search(r"\| way +\| 1 row +\| 163 rows +\| 1638 rows +\|", words)
+    assert f"`assign_add: {dense}` is faster than `scatter_add: {sparse}` from about 990 rows a call on" in words
 
 
 def test_repeated_rows_that_cost_nothing_are_not_called_a_trap() -> None:
-    from tfvarbench.render.advice import short
-
     unique, repeated = "v.scatter_add(IndexedSlices(x, rows))", "v.scatter_add(IndexedSlices(x, rows)), rows repeated"
     cases = [_case("scatter_add_10pct", "scatter_add", unique, 1638, 2e-3), _case("scatter_add_repeated_10pct", "scatter_add", repeated, 1638, 1e-3)]
-    recs = recommend(cases)
-    [trap] = recs.devices[0].traps
+    [trap] = answer(cases).traps
     assert (trap.key, trap.rows, trap.ratio) == ("repeated_rows", 1638, 0.5)
-    assert "repeated rows in one `scatter_add`: no cost here, it was faster (0.500×, 1.00 ms vs 2.00 ms, 1Mi, 1638 rows)" in markdown(recs)
-    assert not [line for line in short(recs) if "trap" in line]
-    slower = recommend([cases[0], {**cases[1], "median_s": 3e-3}])
-    assert "CPU:0 trap (1Mi, 1638 rows): scatter_add: " + repeated + " is 1.50× slower" in "\n".join(short(slower))
+    assert "CPU:0: 1638 rows of 1Mi no cost, the idiom faster: 0.500×" in markdown(answer(cases))
+    assert not [line for line in short(answer(cases)) if "trap" in line]
+    slower = answer([cases[0], {**cases[1], "median_s": 3e-3}])
+    assert f"trap: scatter_add: {repeated}, up to 1.50× slower than scatter_add: {unique} (1638 rows of 1Mi; CPU:0)" in short(slower)
+
+
+def test_a_densify_trap_is_named_per_mode_and_count_of_rows() -> None:
+    sparse, dense = "tape + v.scatter_sub(IndexedSlices(lr * g.values, g.indices))", "tape + v.assign_sub(lr * tf.convert_to_tensor(g)) (densified)"
+    cases = [{**_case(f"embedding_{way}_1pct", "embedding step", variant, 163, median_s), "mode": mode}
+             for mode in ("eager", "function") for way, variant, median_s in (("sparse", sparse, 1e-4), ("densified", dense, 2e-3))]
+    traps = answer(cases).traps
+    assert [(t.key, t.slow.endswith(f"[{mode}]"), t.rows, t.ratio) for t, mode in zip(traps, ("eager", "function"))] == [
+        ("densify", True, 163, pytest.approx(20)), ("densify", True, 163, pytest.approx(20))]
+    assert f"`embedding step: {dense} [eager]` instead of `embedding step: {sparse} [eager]`" in markdown(answer(cases))

@@ -88,13 +88,13 @@ def _devices_line(groups: Sequence[DeviceGroup]) -> str:
 
 def _dense_words(x: RowCrossover) -> str:
     """A dense/sparse crossover from the cost model, in rows touched a call."""
-    pair, span = f"on {x.device}, `{x.against}` against `{x.way}`", f"{x.low_rows}–{x.high_rows} rows"
+    span = f"{x.low_rows}–{x.high_rows} rows"
     if x.faster is None:
-        return f"{pair}: within 5% throughout {span} (cost model)"
-    winner = x.against if x.faster == "against" else x.way
+        return f"on {x.device}, `{x.way}` and `{x.against}` are within 5% throughout {span} (cost model)"
+    winner, loser = (x.against, x.way) if x.faster == "against" else (x.way, x.against)
     if x.at_rows is None:
-        return f"{pair}: `{winner}` is faster throughout {span} (cost model)"
-    return f"{pair}: `{winner}` is faster from about {x.at_rows:.0f} rows a call on (cost model, measured {span})"
+        return f"on {x.device}, `{winner}` is faster than `{loser}` throughout {span} (cost model)"
+    return f"on {x.device}, `{winner}` is faster than `{loser}` from about {x.at_rows:.0f} rows a call on (cost model, measured {span})"
 
 
 def _overtake_words(o: Overtake) -> str:
@@ -149,7 +149,9 @@ def sections(result: Answer) -> list[Section]:
         "case's block medians (each block a fresh process), or its relative IQR when the run had no blocks. Devices "
         "whose every figure in a table ties are one column group, shown with the first device's figures. The common idiom "
         "is what most code writes. A crossover is listed only where one way or device overtakes another inside the "
-        "measured sizes, neither side within noise.")))
+        "measured sizes, neither side within noise." + (
+            " A job on a table has a column per count of rows touched a call, and lists from the cost model where its "
+            "dense way and each sparse way trade places, in rows." if any(t.table for t in result.tables) else ""))))
     return out
 
 
