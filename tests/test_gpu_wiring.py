@@ -54,6 +54,17 @@ def test_a_two_gpu_machine_times_every_case_on_each_gpu_and_groups_replicas_by_k
     assert _placements(both.stdout, "bench_mirrored.py", "assign_add_sum") == ["CPU:0", "CPU:0+CPU:1", "GPU:0", "GPU:0+GPU:1"]
 
 
+def test_a_two_gpu_machine_times_every_sparse_case_on_each_gpu(tmp_path: Path) -> None:
+    done, _ = _simulated(2, tmp_path, "benchmarks/bench_sparse.py", "--collect-only", "-q")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    ids = re.findall(r"^benchmarks/bench_sparse.py::test_sparse\[(\w+)-1Mi-float32-(.+)-block1\]$", done.stdout, re.MULTILINE)
+    by_case: dict[str, list[str]] = {}
+    for case, device in ids:
+        by_case.setdefault(case, []).append(device)
+    assert len(by_case) == 21 and set(map(tuple, by_case.values())) == {("CPU:0", "GPU:0", "GPU:1")}
+    # row indices are int64 there: an int32 tensor "on" a GPU is kept in host memory (tests/test_sparse.py)
+
+
 def test_a_one_gpu_machine_skips_what_it_cannot_run_naming_the_option(tmp_path: Path) -> None:
     done, _ = _simulated(1, tmp_path, "benchmarks/bench_mirrored.py", "benchmarks/bench_multiworker.py",
                          "-k", "assign_add_sum and scalar and (CPUs or GPUs or workers)", "-rs", "-q")

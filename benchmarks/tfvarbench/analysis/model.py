@@ -11,7 +11,7 @@ from scipy.optimize import least_squares
 
 from ..runs.record import identity_of
 
-__all__ = ["Crossover", "Fit", "crossover", "fit_cost", "host_copy_limits", "model_key", "reference_limits"]
+__all__ = ["Crossover", "Fit", "crossover", "fit_cost", "host_copy_limits", "model_axis", "model_key", "reference_limits"]
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,19 @@ class Fit:
         return self.overhead_s + self.seconds_per_byte * nbytes
 
 
+def model_axis(case: dict[str, Any]) -> str:
+    """The field a case's cost is fitted along: its size, or for a case on a table the rows it touches
+    (its bytes are then those rows' bytes, and the table's size stays in the key)."""
+    return "rows" if case.get("rows") else "size"
+
+
 def model_key(case: dict[str, Any]) -> tuple:
-    """The cases one fit covers: the same identity at every size, on one labelled device."""
-    return (*identity_of(case, ("size", "device")), case["device_label"])
+    """The cases one fit covers: the same identity at every size (or count of rows), on one labelled device.
+
+    A table case's name carries its count of rows (`scatter_add_1pct`), so along rows the name is left out too.
+    """
+    axis = model_axis(case)
+    return (*identity_of(case, (axis, "device", "case") if axis == "rows" else (axis, "device")), case["device_label"])
 
 
 def fit_cost(sizes_bytes: Sequence[float], seconds: Sequence[float]) -> Fit | None:

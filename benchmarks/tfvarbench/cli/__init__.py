@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
+        if _main_thread():  # interrupted once is enough: a second Ctrl-C must not cut the line or the clean exit short
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         sys.stderr.write(f"{command}: interrupted\n")
         return INTERRUPTED
     except BadInput as error:
@@ -75,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{command}: {error}\n")
         return 2
     finally:
-        if previous is not None:
+        if previous is not None and signal.getsignal(signal.SIGTERM) is _terminated:
             signal.signal(signal.SIGTERM, previous)
 
 

@@ -55,7 +55,7 @@ def add_parser(subparsers: Any) -> None:
         parser.add_argument(f"--{name}-dir", metavar="DIR", default=".", help=f"checkout whose benchmarks/ the {name} runs (default: .)")
     parser.add_argument("--harness", choices=("current", "own"), default="current",
                         help="which tfvarbench times both sides: the current side's (default), or each checkout its own")
-    parser.add_argument("--pairs", type=int, metavar="N", help=f"pairs of blocks (default: as many as --budget allows, at least {MIN_PAIRS})")
+    parser.add_argument("--pairs", type=int, metavar="N", help=f"pairs of blocks (default: as many as --budget allows, an even number, at least {MIN_PAIRS})")
     parser.add_argument("--budget", type=float, default=BUDGET_S, metavar="SECONDS", help=f"time the job may take when --pairs is not given (default {BUDGET_S:g})")
     parser.add_argument("--design", choices=DESIGNS, default="alternate",
                         help="alternate: A B B A ... one block at a time (default); duet: a pair's blocks at once, each pinned to a core of its own")

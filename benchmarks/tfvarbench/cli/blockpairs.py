@@ -20,8 +20,9 @@ from .usage import BadInput
 
 __all__ = ["MIN_PAIRS", "Side", "order", "run_pairs", "stop"]
 
-# One pair has no spread to judge by.
-MIN_PAIRS = 3
+# One pair has no spread to judge by; an even count lets each side lead as often as the other, so a
+# steady drift over the job cancels (with A B | B A | A B the second block of two pairs in three gains it).
+MIN_PAIRS = 4
 
 
 @dataclass
@@ -92,7 +93,7 @@ def run_pairs(sides: list[Side], args: argparse.Namespace, out: Path, running: l
     wanted = args.pairs or MIN_PAIRS
     plan = order(wanted if args.pairs else 1000, args.order, args.seed)
     started, index, cores = time.monotonic(), 0, sorted(os.sched_getaffinity(0))
-    while index < wanted or (args.pairs is None and _fits(started, index, args.budget)):
+    while index < wanted or (args.pairs is None and index % 2 == 1) or (args.pairs is None and _fits(started, index, args.budget)):
         index += 1
         pair = [by_name[name] for name in plan[index - 1]]
         print(f"pair {index}{f' of {args.pairs}' if args.pairs else ''}: {pair[0].name} then {pair[1].name}"
@@ -108,9 +109,9 @@ def run_pairs(sides: list[Side], args: argparse.Namespace, out: Path, running: l
 
 
 def _fits(started: float, done: int, budget: float) -> bool:
-    """Whether one more pair is expected to end within the budget, at the pace of the pairs so far."""
+    """Whether two more pairs (an even count) are expected to end within the budget, at the pace of the pairs so far."""
     elapsed = time.monotonic() - started
-    return elapsed + elapsed / done <= budget
+    return elapsed + 2 * elapsed / done <= budget
 
 
 def stop(child: subprocess.Popen[bytes]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from ..runs import SIZES
 from .hardware import HardwareError, replica_groups, worker_devices
 
-__all__ = ["Builder", "Case", "Family", "PROFILES", "Profile"]
+__all__ = ["Builder", "Case", "Family", "PROFILES", "Profile", "rows_touched"]
 
 # A variant: takes the case's Setup, returns the body to time.
 Builder = Callable[[Any], Callable[[], Any]]
@@ -52,6 +52,18 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+def rows_touched(label: str, table_rows: int) -> int:
+    """The rows a call touches: a count ("1") or a share of the table's rows ("1%", "10%"), at least one."""
+    if label.endswith("%"):
+        return max(1, table_rows * int(label[:-1]) // 100)
+    return min(int(label), table_rows)
+
+
+def _rows_slug(label: str) -> str:
+    """A label as a test name may hold it: "1" -> "1row", "10%" -> "10pct"."""
+    return f"{label[:-1]}pct" if label.endswith("%") else f"{label}row{'s' if label != '1' else ''}"
+
+
 @dataclass(frozen=True)
 class Case:
     """One variant of an op family: its name, the op and variant in the user's words, and its builder."""
@@ -65,6 +77,8 @@ class Case:
     dtypes: tuple[str, ...] | None = None
     min_size: int = 1
     sizes: tuple[str, ...] | None = None
+    rows: str | None = None  # rows of a table touched per call ("1", "1%"), for a variant on a table
+    profiles: tuple[str, ...] | None = None  # the profiles that run it (None: every one)
 
     def runs_with(self, dtype: str, size: str) -> bool:
         in_sizes = self.sizes is None or size in self.sizes
@@ -78,7 +92,8 @@ class Family:
     """An op family: a module-level registry of variants. `@family.case(...)` adds one.
 
     `sizes` and `dtypes` replace the profile's grid for this family (a reference workload has one
-    fixed size); `host_only` runs it once, on the first CPU, because it measures the host, not a device;
+    fixed size), `min_size` drops the profile's sizes below it (a table of rows); `host_only` runs
+    it once, on the first CPU, because it measures the host, not a device;
     `in_workers` runs it once, in worker processes, on the chief worker's device; `clusters`, as
     (parameter servers, workers) pairs, runs it in a parameter-server cluster of each size, its
     coordinator in a process of its own (measure.cluster), labelled with the chief worker's device.
@@ -95,8 +110,10 @@ class Family:
         in_workers: bool = False,
         clusters: Sequence[tuple[int, int]] | None = None,
         profiles: Sequence[str] | None = None,
+        min_size: int = 1,
     ) -> None:
         self.name = name
+        self.min_size = min_size
         self.dtypes = tuple(dtypes) if dtypes else None
         self.sizes = tuple(sizes) if sizes else None
         self.host_only = host_only
@@ -110,7 +127,8 @@ class Family:
         """(case, size, dtype) for every combination this family runs under `profile`."""
         sizes = self.sizes or profile.sizes
         dtypes = profile.dtypes if self.dtypes is None else [d for d in profile.dtypes if d in self.dtypes] or [self.dtypes[0]]
-        return [(case, size, dtype) for case in self.cases for size in sizes for dtype in dtypes if case.runs_with(dtype, size)]
+        cases = [case for case in self.cases if case.profiles is None or profile.name in case.profiles]
+        return [(case, size, dtype) for case in cases for size in sizes for dtype in dtypes if case.runs_with(dtype, size)]
 
     def devices(self, selected: Sequence[str], present: Sequence[str] | None = None, workers: int = 2) -> list[tuple[str, str | None]]:
         """(device or device group, reason to skip or None) for every placement this family runs on.
@@ -143,19 +161,29 @@ class Family:
         dtypes: Sequence[str] | None = None,
         min_size: int = 1,
         sizes: Sequence[str] | None = None,
+        rows: Sequence[str] | None = None,
+        profiles: Sequence[str] | None = None,
     ) -> Callable[[Builder], Builder]:
         """Register the decorated builder as a variant of this family.
 
         `dtypes` and `sizes` narrow the grid for this variant (call overhead needs only a scalar);
-        `min_size` drops sizes too small for it (a slice of a scalar).
+        `min_size` drops sizes too small for it (a slice of a scalar). `rows` makes one case per
+        count of table rows touched per call ("1", "1%", "10%"), named `<builder>_1row`,
+        `<builder>_1pct`: the builder reads its count from `Setup.table`. `profiles` limits it to those
+        profiles (a quick run times a subset of the full grid); the same builder may be registered
+        again for others, e.g. at more `rows`.
         """
 
         def register(build: Builder) -> Builder:
-            if any(existing.name == build.__name__ for existing in self.cases):
-                raise ValueError(f"{self.name}: two variants are named {build.__name__}")
             allowed = tuple(dtypes) if dtypes else self.dtypes
             only = tuple(sizes) if sizes else None
-            self.cases.append(Case(self.name, build.__name__, op, variant, mode, build, allowed, min_size, only))
+            for label in rows or (None,):
+                name = build.__name__ if label is None else f"{build.__name__}_{_rows_slug(label)}"
+                if any(existing.name == name for existing in self.cases):
+                    raise ValueError(f"{self.name}: two variants are named {name}")
+                self.cases.append(Case(
+                    self.name, name, op, variant, mode, build, allowed, max(min_size, self.min_size), only, label, tuple(profiles) if profiles else None
+                ))
             return build
 
         return register

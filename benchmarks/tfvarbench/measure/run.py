@@ -27,7 +27,8 @@ from .timing import Budget, Plan, calibrate, sync_cost, synced_clock, timed_once
 __all__ = ["Outcome", "Spec", "deliver", "passes", "run_batch", "run_case", "worker_case"]
 
 # Errors TensorFlow raises when an op has no kernel for a dtype on a device type.
-_NO_KERNEL = ("No OpKernel was registered", "no supported kernel", "Could not find device for node", "not supported on")
+_NO_KERNEL = ("No OpKernel was registered", "no supported kernel", "Could not find device for node", "not supported on",
+              "Detected unsupported operations")  # the last: XLA cannot compile an op of the function
 
 
 class Spec(NamedTuple):
@@ -64,6 +65,8 @@ def _unsupported(error: Exception, case: Case, device: str, dtype: str) -> Unsup
     message = str(error)
     if any(marker in message for marker in _NO_KERNEL):
         first = message.strip().splitlines()[0][:160]
+        if "Detected unsupported operations" in message:
+            return Unsupported(f"{case.op} [{case.mode}]: XLA cannot compile it on {device}: {first}")
         return Unsupported(f"{case.op} has no {dtype} kernel on {device}: {first}")
     return None
 
@@ -86,7 +89,7 @@ def _place(spec: Spec, profile: Profile, work: Callable[[Setup, Any], Any]) -> _
     """
     import tensorflow as tf
 
-    setup = Setup(spec.device, spec.dtype, spec.size, profile)
+    setup = Setup(spec.device, spec.dtype, spec.size, profile, spec.case.rows)
     peak = DevicePeak(setup.device)  # a replicated case ("CPU:0+CPU:1") is placed and labelled by its first device
     rss_before = rss_bytes()
     peak.start()

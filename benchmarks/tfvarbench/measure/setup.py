@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..runs import SIZES
-from .cases import Profile
+from .cases import Profile, rows_touched
 
-__all__ = ["Setup", "Unsupported", "VerificationError", "repeated_add"]
+__all__ = ["Setup", "Unsupported", "VerificationError", "index_dtype", "repeated_add"]
 
 
 class VerificationError(AssertionError):
@@ -55,6 +55,12 @@ def repeated_add(start: Any, step: Any, calls: int, dtype: str) -> np.ndarray:
     return value
 
 
+def index_dtype(device: str) -> str:
+    """Row indices for a device's kernels: int64 on a GPU, where an int32 tensor is kept in host memory
+    (TensorFlow's int32 Identity kernel on GPUs is registered with HostMemory), so every call would copy it."""
+    return "int64" if device.startswith("GPU") else "int32"
+
+
 @dataclass
 class _Expectation:
     label: str
@@ -73,7 +79,7 @@ class Setup:
     value it must hold after the body ran n times.
     """
 
-    def __init__(self, device: str, dtype: str, size: str, profile: Profile) -> None:
+    def __init__(self, device: str, dtype: str, size: str, profile: Profile, rows: str | None = None) -> None:
         # A replicated case runs on a group written "CPU:0+CPU:1": its first device is its home.
         self.devices = device.split("+")
         self.device = self.devices[0]
@@ -84,6 +90,9 @@ class Setup:
         self.shape: tuple[int, ...] = () if size == "scalar" else (self.elements,)
         self.profile = profile
         self.bytes = self.elements * np.dtype(dtype).itemsize
+        self.rows_label = rows  # rows a call touches ("1", "1%"), for a case on a table (see `table`)
+        self.touched = 0
+        self.table_shape: tuple[int, int] = (0, 0)
         self.info: dict[str, Any] = {}
         self._expectations: list[_Expectation] = []
         self._placed: list[tuple[str, Any]] = []
@@ -114,6 +123,26 @@ class Setup:
         self._placed.append((name, const))
         return const
 
+    def table(self, fill: Any, width: int, name: str = "table") -> Any:
+        """A variable of rows x `width` (the case's size in elements), and the rows a call touches (`touched`).
+
+        A case on a table is measured by the rows it touches: `bytes` becomes those rows' bytes (the
+        record's `rows` field is their count), so cost models fit time against rows touched.
+        """
+        table_rows = self.elements // width
+        if table_rows < 1 or table_rows * width != self.elements:
+            raise ValueError(f"a {self.size} table cannot have rows of {width}")
+        self.touched = rows_touched(self.rows_label or "1", table_rows)
+        self.bytes = self.touched * width * np.dtype(self.dtype).itemsize
+        self.table_shape = (table_rows, width)
+        self.info.update(rows=self.touched, table=f"{table_rows}x{width}")
+        return self.variable(fill, shape=(table_rows, width), name=name)
+
+    def indices(self, values: Any, name: str = "rows") -> Any:
+        """Row indices as a tensor on the case's device, in the index dtype its kernels read there (`index_dtype`)."""
+        self.info["index_dtype"] = index_dtype(self.device)
+        return self.tensor(np.asarray(values), name=name, dtype=self.info["index_dtype"])
+
     def strategy(self) -> Any:
         """The tf.distribute strategy this case runs under, its replica and worker counts recorded.
 
@@ -129,15 +158,9 @@ class Setup:
         return strategy
 
     def parameter_servers(self, partitioner_name: str = "whole", partitioner: Any = None) -> tuple[Any, Any]:
-        """(ParameterServerStrategy, ClusterCoordinator) of this coordinator's cluster, variables split by `partitioner`.
-
-        Only in a coordinator process (tfvarbench.measure.cluster); the record says how variables
-        were split and that the parameter servers hold them on their CPUs.
-        """
-        from . import strategies
-
-        self.info.update(partitioner=partitioner_name, ps_device="CPU (parameter servers keep to the CPU)")
-        return strategies.parameter_servers(partitioner_name, partitioner)
+        """(ParameterServerStrategy, ClusterCoordinator) of a coordinator process's cluster (measure.cluster), split by `partitioner`."""
+        from . import strategies  # it records how variables were split, and that the servers hold them on their CPUs
+        return strategies.parameter_servers(partitioner_name, partitioner, record=self.info)
 
     # --- declaring what must hold -------------------------------------------------------------
     def expect(
@@ -168,6 +191,16 @@ class Setup:
     def adds(self, start: Any, step: Any) -> Callable[[int], np.ndarray]:
         """after(n) for a state that starts at `start` and gains `step` per call, in this dtype."""
         return lambda calls: repeated_add(start, step, calls, self.dtype)
+
+    def changes(self, rows: Any, row_after: Callable[[int], Any], start: Any = 0) -> Callable[[int], np.ndarray]:
+        """after(n) for the table (`table`): `rows` hold row_after(n), every other row still holds `start`."""
+
+        def after(calls: int) -> np.ndarray:
+            value = np.full(self.table_shape, start, dtype=self.dtype)
+            value[np.asarray(rows)] = row_after(calls)
+            return value
+
+        return after
 
     # --- used by the harness ------------------------------------------------------------------
     _result: Any = None
@@ -208,8 +241,9 @@ class Setup:
             if not np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=expectation.atol):
                 diff = np.flatnonzero(~np.isclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=expectation.atol))
                 first = int(diff[0])
+                at = f"row {first // got.shape[1]}, column {first % got.shape[1]}" if got.ndim == 2 else f"element {first}"
                 raise VerificationError(
-                    f"{expectation.label} {where} after {calls} calls holds {got.flat[first].item()!r} at element {first},"
+                    f"{expectation.label} {where} after {calls} calls holds {got.flat[first].item()!r} at {at},"
                     f" expected {want.flat[first].item()!r} ({diff.size} of {got.size} elements differ)"
                 )
 

@@ -56,16 +56,19 @@ def cluster_size() -> tuple[int, int] | None:
     return (_CLUSTER["ps"], _CLUSTER["workers"]) if _CLUSTER else None
 
 
-def parameter_servers(name: str, partitioner: Any = None) -> tuple[Any, Any]:
+def parameter_servers(name: str, partitioner: Any = None, record: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """(ParameterServerStrategy, ClusterCoordinator) whose variables are split by `partitioner` (None: whole).
 
     One per partitioner for the whole process, keyed by `name`: a strategy's partitioner is fixed
-    when it is made, and every strategy of a process shares its connection to the cluster.
+    when it is made, and every strategy of a process shares its connection to the cluster. A case's
+    `record` gets the split's name and where the servers hold the variables.
     """
     import tensorflow as tf
 
     if not _CLUSTER:
         raise RuntimeError("parameter-server cases run in a coordinator process (tfvarbench.measure.cluster)")
+    if record is not None:
+        record.update(partitioner=name, ps_device="CPU (parameter servers keep to the CPU)")
     made = _CLUSTER["strategies"]
     if name not in made:
         strategy = tf.distribute.ParameterServerStrategy(_CLUSTER["resolver"], variable_partitioner=partitioner)

@@ -105,7 +105,7 @@ def main(
     # (as a block's own cases are: rounds.run_passes), then each is verified; every worker walks the
     # same order, so their collectives pair up.
     for case, size, dtype in module.family.grid(profile):
-        setup = Setup(device, dtype, size, profile)
+        setup = Setup(device, dtype, size, profile, case.rows)
         entry: dict[str, Any] = {"case": case.name, "size": size, "dtype": dtype, "block": int(block), "device": label or device, "error": None, "calls": 1}
         try:
             body = case.build(setup)

@@ -1,21 +1,23 @@
 """What to use on this machine, as data: per job a table of ways by sizes, devices merged where they tie, crossovers, traps.
 
-Input: the labelled case dicts of saved runs (`tables.labelled_cases`), optionally the cost model's fits
-and device crossovers. Out: plain frozen records that `glance` words and draws, for the page, summary.md,
+Input: the labelled case dicts of saved runs (`tables.labelled_cases`), optionally the cost model's fits,
+device crossovers and dense/sparse crossovers in rows. A job on a table has a table per table size, its
+columns the counts of rows touched per call. Out: plain frozen records that `glance` words and draws, for the page, summary.md,
 the README and the end of a run alike. Jobs and traps are catalogued in `jobs`; wins and ties follow `ties`.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..analysis.model import Fit, crossover, model_key
-from .findings import DeviceCrossover
-from .jobs import JOBS, TRAPS, Job, matches
+from .findings import DeviceCrossover, RowCrossover
+from .jobs import JOBS, Job, label_of, matches
 from .tables import devices_of
 from .ties import TIE_FLOOR, noise, size_key, tied
+from .traps import TrapFigure, label as _label, traps as _traps
 
 __all__ = ["Answer", "Cell", "DeviceGroup", "JobTable", "Overtake", "Row", "TrapFigure", "answer"]
 
@@ -59,33 +61,22 @@ class Overtake:
     before: str
     after: str
     at_bytes: float | None  # where the cost model puts the crossing, when it has fits for both
+    at_rows: float | None = None  # the same in rows touched a call, for ways on a table
 
 
 @dataclass(frozen=True)
 class JobTable:
-    """A job at one dtype and replica/worker/parameter-server count: ways by sizes, per group of tied devices."""
+    """A job at one dtype and replica/worker/parameter-server count (and table size): ways by sizes or rows touched, per group of tied devices."""
     job: Job
     dtype: str
     replicas: int | None
     workers: int | None
-    sizes: tuple[str, ...]
+    sizes: tuple[str, ...]  # the column labels: sizes, or counts of rows ("1 row", "163 rows") for a job on a table
     groups: tuple[DeviceGroup, ...]
     overtakes: tuple[Overtake, ...]
+    table: str | None = None  # the size of the table, for a job on a table
+    dense: tuple[RowCrossover, ...] = ()  # its ways against its dense way (`Job.against`), device named as its group
     ps: int | None = None  # parameter-server tasks of the cases' cluster
-
-
-@dataclass(frozen=True)
-class TrapFigure:
-    """A trap at one size on a group of devices whose figures tie: the idiom's cost against the way to write it."""
-    key: str
-    slow: str
-    fast: str
-    devices: tuple[str, ...]
-    size: str
-    ratio: float  # the idiom's median / the way's
-    tied: bool
-    trace_count: int | None
-    calls: int | None
 
 
 @dataclass(frozen=True)
@@ -97,14 +88,15 @@ class Answer:
     tie_floor: float = TIE_FLOOR
 
 
-def _label(case: dict[str, Any], show_mode: bool) -> str:
-    label = f"{case['op']}: {case.get('variant') or ''}".rstrip(": ")
-    return f"{label} [{case.get('mode')}]" if show_mode else label
-
-
 def _identity(case: dict[str, Any]) -> tuple[str, str, str]:
     """A way, independent of which family measured it."""
     return case.get("op", ""), case.get("variant") or "", case.get("mode") or ""
+
+
+def _column(case: dict[str, Any]) -> str:
+    """The column a case is shown in: its size, or for a case on a table the rows it touches a call."""
+    rows = case.get("rows")
+    return f"{rows} row{'s' if rows != 1 else ''}" if rows else case["size"]
 
 
 def _spread(case: dict[str, Any]) -> tuple[float, float]:
@@ -128,21 +120,22 @@ def _job_cases(job: Job, cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     for selector in job.ways:
         for case in cases:
             if matches(case, selector):
-                key = (case["device_label"], _identity(case), case["dtype"], case["size"], case.get("replicas"), case.get("workers"), case.get("ps"))
+                key = (case["device_label"], _identity(case), case["dtype"], case["size"], case.get("replicas"), case.get("workers"),
+                       case.get("rows"), case.get("ps"))
                 kept.setdefault(key, case)
     return list(kept.values())
 
 
-def _device_rows(job: Job, mine: list[dict[str, Any]], show_mode: bool) -> tuple[Row, ...]:
+def _device_rows(job: Job, mine: list[dict[str, Any]], show_mode: bool, columns: Sequence[str]) -> tuple[Row, ...]:
     cells: dict[int, Cell] = {}
-    for size in {case["size"] for case in mine}:
-        cells.update(_cells([case for case in mine if case["size"] == size]))
+    for column in {_column(case) for case in mine}:
+        cells.update(_cells([case for case in mine if _column(case) == column]))
     rows: dict[tuple, dict[str, Any]] = {}
     for case in mine:
         entry = rows.setdefault(_identity(case), {"label": _label(case, show_mode), "common": False, "cells": {}})
-        entry["cells"][case["size"]] = cells[id(case)]
+        entry["cells"][_column(case)] = cells[id(case)]
         entry["common"] = entry["common"] or matches(case, job.common)
-    first = min((case["size"] for case in mine), key=size_key)  # rows in the order of the smallest size
+    first = next(c for c in columns if any(_column(case) == c for case in mine))  # rows in the order of the first column
     ordered = sorted(rows.items(), key=lambda item: item[1]["cells"][first].median_s if first in item[1]["cells"] else math.inf)
     return tuple(Row(entry["label"], identity, entry["common"], entry["cells"]) for identity, entry in ordered)
 
@@ -156,10 +149,10 @@ def _all_tied(a: tuple[Row, ...], b: tuple[Row, ...]) -> bool:
 
 def _baseline(job: Job, cases: Sequence[dict[str, Any]], device: str, key: tuple) -> Row | None:
     found = [case for case in cases if job.baseline and case["device_label"] == device and matches(case, job.baseline)
-             and (case["dtype"], case.get("replicas"), case.get("workers"), case.get("ps")) == key]
+             and _table_key(case) == key]
     if not found:
         return None
-    cells = {case["size"]: _cells([case])[id(case)] for case in found}
+    cells = {_column(case): _cells([case])[id(case)] for case in found}
     return Row(_label(found[0], False), _identity(found[0]), False, cells)
 
 
@@ -188,63 +181,58 @@ def _device_overtakes(table_rows: Sequence[Row], dtype: str, crossovers: Sequenc
             for x in crossovers if x.at_bytes is not None and x.faster and x.dtype == dtype and (x.op, x.variant, x.mode) in labels]
 
 
+def _table_key(case: dict[str, Any]) -> tuple:
+    """The cases one table holds: a dtype, replica/worker count, for a case on a table its table size, and parameter-server count."""
+    return case["dtype"], case.get("replicas"), case.get("workers"), case["size"] if case.get("rows") else None, case.get("ps")
+
+
+def _dense(job: Job, groups: Sequence[DeviceGroup], key: tuple, found: Sequence[RowCrossover]) -> tuple[RowCrossover, ...]:
+    """The dense/sparse crossovers of this table, said once per group of tied devices."""
+    mine = [(group, x) for group in groups for x in found
+            if job.against and x.against == label_of(job.against) and x.device == group.devices[0] and (x.dtype, x.size) == (key[0], key[3])]
+    return tuple(replace(x, device=", ".join(group.devices)) for group, x in mine)
+
+
 def _tables(job: Job, cases: Sequence[dict[str, Any]], devices: Sequence[str], fits: dict[tuple, Fit],
-            crossovers: Sequence[DeviceCrossover]) -> list[JobTable]:
+            crossovers: Sequence[DeviceCrossover], row_crossovers: Sequence[RowCrossover]) -> list[JobTable]:
     mine = _job_cases(job, cases)
     show_mode = len({case.get("mode") for case in mine}) > 1
-    keys = {(case["device_label"], _identity(case)): model_key(case) for case in mine}
+    keys = {(case["device_label"], _identity(case), _table_key(case)[3]): model_key(case) for case in mine}
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for case in mine:
-        groups.setdefault((case["dtype"], case.get("replicas"), case.get("workers"), case.get("ps")), []).append(case)
+        groups.setdefault(_table_key(case), []).append(case)
     out = []
-    for key in sorted(groups, key=lambda k: (k[0], k[3] or 0, k[2] or 0, k[1] or 0)):
+    for key in sorted(groups, key=lambda k: (k[0], k[4] or 0, k[2] or 0, k[1] or 0, size_key(k[3]) if k[3] else 0)):
         members = groups[key]
-        sizes = tuple(sorted({case["size"] for case in members}, key=size_key))
+        order = {_column(case): (case.get("rows") or 0, size_key(case["size"])) for case in members}
+        sizes = tuple(sorted(order, key=order.__getitem__))
         merged: list[DeviceGroup] = []
         for device in devices:
             on_device = [case for case in members if case["device_label"] == device]
             if not on_device:
                 continue
-            rows = _device_rows(job, on_device, show_mode)
+            rows = _device_rows(job, on_device, show_mode, sizes)
             home = next((i for i, group in enumerate(merged) if _all_tied(group.rows, rows)), None)
             if home is None:
                 merged.append(DeviceGroup((device,), rows, _baseline(job, cases, device, key)))
             else:
                 merged[home] = DeviceGroup((*merged[home].devices, device), merged[home].rows, merged[home].baseline)
-        overtakes = [o for group in merged for o in _way_overtakes(group, sizes, keys, fits)]
+        dense = _dense(job, merged, key, row_crossovers)
+        mine_keys = {k[:2]: v for k, v in keys.items() if k[2] == key[3]}
+        overtakes = [o for group in merged for o in _way_overtakes(group, sizes, mine_keys, fits)  # a dense pair is said in `dense`
+                     if not (dense and job.against and any(w.startswith(label_of(job.against)) for w in (o.faster, o.slower)))]
         overtakes += _device_overtakes(merged[0].rows, key[0], crossovers)
-        out.append(JobTable(job, key[0], key[1], key[2], sizes, tuple(merged), tuple(overtakes), key[3]))
+        if key[3]:  # on a table the cost is fitted in the bytes of the rows touched (one width, one dtype): said in rows
+            per_row = members[0]["bytes"] / members[0]["rows"]
+            overtakes = [replace(o, at_bytes=None, at_rows=o.at_bytes / per_row if o.at_bytes is not None else None) for o in overtakes]
+        out.append(JobTable(job, key[0], key[1], key[2], sizes, tuple(merged), tuple(overtakes), key[3], dense, key[4]))
     return out
 
 
-def _traps(cases: Sequence[dict[str, Any]], devices: Sequence[str]) -> list[TrapFigure]:
-    figures = []
-    for key, slow_sel, fast_sel in TRAPS:
-        pairs: dict[tuple, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
-        for slow in (case for case in cases if matches(case, slow_sel)):
-            fast = next((case for case in cases if matches(case, fast_sel) and (case["device_label"], case["dtype"], case["size"])
-                         == (slow["device_label"], slow["dtype"], slow["size"])), None)
-            if fast is not None:
-                pairs.setdefault((slow["dtype"], slow["size"]), []).append((slow, fast))
-        for (_, size), found in sorted(pairs.items(), key=lambda item: (item[0][0], size_key(item[0][1]))):
-            found.sort(key=lambda pair: devices.index(pair[0]["device_label"]))
-            merged: list[list[tuple[dict[str, Any], dict[str, Any]]]] = []
-            for slow, fast in found:
-                home = next((g for g in merged if all(tied(a["median_s"], noise(a), b["median_s"], noise(b))
-                                                      for a, b in ((g[0][0], slow), (g[0][1], fast)))), None)
-                (home.append((slow, fast)) if home is not None else merged.append([(slow, fast)]))
-            for group in merged:
-                slow, fast = group[0]
-                figures.append(TrapFigure(
-                    key, _label(slow, False), _label(fast, False), tuple(s["device_label"] for s, _ in group), size, slow["median_s"] / fast["median_s"],
-                    tied(fast["median_s"], noise(fast), slow["median_s"], noise(slow)), slow.get("trace_count"), slow.get("calls"),
-                ))
-    return figures
-
-
-def answer(cases: Sequence[dict[str, Any]], fits: dict[tuple, Fit] | None = None, crossovers: Sequence[DeviceCrossover] = ()) -> Answer:
-    """Every job of JOBS measured in these cases as tables (devices CPUs first), and every trap of TRAPS."""
+def answer(cases: Sequence[dict[str, Any]], fits: dict[tuple, Fit] | None = None, crossovers: Sequence[DeviceCrossover] = (),
+           row_crossovers: Sequence[RowCrossover] = ()) -> Answer:
+    """Every job of JOBS measured in these cases as tables (devices CPUs first), and every trap of TRAPS (`traps`)."""
     timed = [case for case in cases if case.get("median_s")]
     devices = devices_of(timed)
-    tables = [table for job in JOBS for table in _tables(job, timed, devices, fits or {}, crossovers)]
+    tables = [table for job in JOBS for table in _tables(job, timed, devices, fits or {}, crossovers, row_crossovers)]
     return Answer(tuple(tables), tuple(_traps(timed, devices)), tuple(devices))

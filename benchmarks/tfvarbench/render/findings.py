@@ -8,10 +8,11 @@ from typing import Any
 from ..analysis.model import Crossover, Fit, crossover, host_copy_limits, reference_limits
 from ..runs import SIZES, case_key, variant_label
 from .document import Section
+from .jobs import JOBS, label_of, matches
 from .ties import noise, tied
 from .units import column_unit, format_bytes, format_in, format_ratio
 
-__all__ = ["DeviceCrossover", "bandwidth_table", "cost_model_table", "crossover_words", "device_crossovers", "fastest_table"]
+__all__ = ["DeviceCrossover", "RowCrossover", "bandwidth_table", "cost_model_table", "crossover_words", "device_crossovers", "fastest_table", "row_crossovers"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,26 @@ class DeviceCrossover:
     first: str
     second: str
     at_bytes: float | None
+    faster: str | None
+
+
+@dataclass(frozen=True)
+class RowCrossover:
+    """Where a job's way and the dense way it is held against (`Job.against`) trade places on one
+    device, in rows touched per call, from their cost lines (input, from `row_crossovers`).
+
+    `faster` is "way" or "against": the side faster from `at_rows` on, or throughout the rows
+    measured (`low_rows`..`high_rows`) when `at_rows` is None; None means within 5% throughout.
+    """
+
+    device: str
+    way: str
+    against: str
+    dtype: str
+    size: str
+    low_rows: int
+    high_rows: int
+    at_rows: float | None
     faster: str | None
 
 
@@ -58,8 +79,34 @@ def device_crossovers(fits: dict[tuple, tuple[Fit, dict[str, Any]]]) -> list[tup
     return pairs
 
 
+def row_crossovers(fits: dict[tuple, tuple[Fit, dict[str, Any]]]) -> list[RowCrossover]:
+    """For each job held against a dense way (`Job.against`): where each of its ways, fitted against rows
+    touched, and the dense way trade places on the same device, table size and dtype, in rows a call."""
+    found = []
+    for job in (job for job in JOBS if job.against):
+        fitted = [(fit, case) for fit, case in fits.values() if case.get("rows") and any(matches(case, way) for way in job.ways)]
+        for dense, dense_case in (pair for pair in fitted if matches(pair[1], job.against)):  # type: ignore[arg-type]
+            per_row = dense_case["bytes"] / dense_case["rows"]
+            for fit, case in fitted:
+                if matches(case, job.against) or (case["device_label"], case["dtype"], case["size"]) != (
+                    dense_case["device_label"], dense_case["dtype"], dense_case["size"]
+                ):
+                    continue
+                x = crossover(fit, dense)
+                if x.kind == "disjoint":
+                    continue
+                faster = None if x.kind == "tied" else ("against" if x.faster == "second" else "way")
+                found.append(RowCrossover(
+                    device=case["device_label"], way=f"{case['op']}: {case['variant']}", against=label_of(job.against),
+                    dtype=case["dtype"], size=case["size"], low_rows=round(x.low_bytes / per_row), high_rows=round(x.high_bytes / per_row),
+                    at_rows=x.at_bytes / per_row if x.at_bytes is not None else None, faster=faster,
+                ))
+    return found
+
+
 def _fit_columns(case: dict[str, Any]) -> tuple[str, ...]:
-    return (case["family"], case["op"], variant_label(case), case.get("mode", ""), case["dtype"])
+    # A table case is fitted over its counts of rows: the count of the case standing for the fit is not its own.
+    return (case["family"], case["op"], variant_label({**case, "rows": None}), case.get("mode", ""), case["dtype"])
 
 
 def cost_model_table(fits: dict[tuple, tuple[Fit, dict[str, Any]]]) -> list[Section]:
@@ -80,7 +127,8 @@ def cost_model_table(fits: dict[tuple, tuple[Fit, dict[str, Any]]]) -> list[Sect
         Section(
             "Cost model", 1,
             "time = overhead + bytes / bandwidth, fitted per op, mode, dtype and device over its sizes "
-            "(robust fit on relative residuals; residual = median |relative miss|).",
+            "(robust fit on relative residuals; residual = median |relative miss|). A case on a table is fitted over "
+            "the rows it touches per call, its bytes being those rows' bytes: a dense update shows as size-independent.",
             ("family", "op", "variant", "mode", "dtype", "device", "overhead µs", "bandwidth GB/s", "residual", "sizes"), rows,
         ),
         Section(

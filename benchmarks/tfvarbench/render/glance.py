@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from .answer import Answer, Cell, DeviceGroup, JobTable, Overtake, Row, TrapFigure
 from .document import Section, markdown as document_markdown
+from .findings import RowCrossover
 from .jobs import TRAP_NOTES
 from .units import format_bytes, format_ratio, format_seconds
 
@@ -26,6 +27,7 @@ def _group(replicas: int | None, workers: int | None, ps: int | None = None) -> 
 
 def _title(table: JobTable, many_dtypes: bool) -> str:
     extra = ([table.dtype] if many_dtypes else []) + ([_group(table.replicas, table.workers, table.ps)] if table.replicas or table.workers or table.ps else [])
+    extra += [f"{table.table} table, rows touched a call"] if table.table else []
     return table.job.title + (f" ({', '.join(extra)})" if extra else "")
 
 
@@ -33,6 +35,7 @@ def chart_name(table: JobTable) -> str:
     """The file of the table's chart: one per job, dtype and replica/worker/parameter-server count."""
     counts = ((table.replicas, "r"), (table.ps, "ps"), (table.workers, "w"))
     parts = [table.job.key, table.dtype] + [f"{n}{suffix}" for n, suffix in counts if n]
+    parts += [table.table] if table.table else []
     return "glance-" + "-".join(parts) + ".png"
 
 
@@ -69,7 +72,7 @@ def _table(table: JobTable, many_dtypes: bool) -> Section:
         marks.append(("baseline", *("" for _ in columns)))
     text = _devices_line(groups) + (f" The baseline is {table.job.baseline_note}." if baseline is not None else "")
     return Section(_title(table, many_dtypes), 2, text, headers, tuple(rows),
-                   bullets=tuple(_overtake_words(o) for o in table.overtakes), marks=tuple(marks), chart=chart_name(table))
+                   bullets=(*(_dense_words(x) for x in table.dense), *(_overtake_words(o) for o in table.overtakes)), marks=tuple(marks), chart=chart_name(table))
 
 
 def _row_in(group: DeviceGroup, row: Row) -> Row | None:
@@ -84,8 +87,20 @@ def _devices_line(groups: Sequence[DeviceGroup]) -> str:
     return "The devices differ; " + ("; ".join(said) + "." if said else "a column group per device.")
 
 
+def _dense_words(x: RowCrossover) -> str:
+    """A dense/sparse crossover from the cost model, in rows touched a call."""
+    span = f"{x.low_rows}–{x.high_rows} rows"
+    if x.faster is None:
+        return f"on {x.device}, `{x.way}` and `{x.against}` are within 5% throughout {span} (cost model)"
+    winner, loser = (x.against, x.way) if x.faster == "against" else (x.way, x.against)
+    if x.at_rows is None:
+        return f"on {x.device}, `{winner}` is faster than `{loser}` throughout {span} (cost model)"
+    return f"on {x.device}, `{winner}` is faster than `{loser}` from about {x.at_rows:.0f} rows a call on (cost model, measured {span})"
+
+
 def _overtake_words(o: Overtake) -> str:
     model = f" (cost model: from {format_bytes(o.at_bytes)} on)" if o.at_bytes is not None else ""
+    model = f" (cost model: from about {o.at_rows:.0f} rows a call on)" if o.at_rows is not None else model
     if o.before:
         return f"on {o.where}, `{o.faster}` overtakes `{o.slower}` between {o.before} and {o.after}{model}"
     return f"`{o.where}`: {o.faster} overtakes {o.slower}{model}"
@@ -93,6 +108,15 @@ def _overtake_words(o: Overtake) -> str:
 
 def _sizes(sizes: Sequence[str]) -> str:
     return f"{sizes[0]} to {sizes[-1]}" if len(sizes) > 2 else ", ".join(sizes)
+
+
+def _trap_where(trap: TrapFigure) -> str:
+    return f"{trap.rows} row{'s' if trap.rows != 1 else ''} of {trap.size}" if trap.rows else trap.size
+
+
+def _verdict(trap: TrapFigure) -> str:
+    """A trap that cost nothing here says so: tied within noise, or the idiom was faster."""
+    return "tied, " if trap.tied else ("no cost, the idiom faster: " if trap.ratio < 1 else "")
 
 
 def _trap_lines(traps: Sequence[TrapFigure]) -> list[str]:
@@ -104,7 +128,7 @@ def _trap_lines(traps: Sequence[TrapFigure]) -> list[str]:
     for (key, slow, fast), figures in by_trap.items():
         by_devices: dict[tuple[str, ...], list[str]] = {}
         for trap in figures:
-            by_devices.setdefault(trap.devices, []).append(f"{trap.size} {'tied, ' if trap.tied else ''}{format_ratio(trap.ratio)}")
+            by_devices.setdefault(trap.devices, []).append(f"{_trap_where(trap)} {_verdict(trap)}{format_ratio(trap.ratio)}")
         notes = [TRAP_NOTES.get(key, "")] + [f"{t.trace_count} traces in {t.calls} calls" for t in figures[:1] if (t.trace_count or 0) > 1]
         said = "; ".join(f"{', '.join(devices)}: {', '.join(parts)}" for devices, parts in by_devices.items())
         lines.append(f"`{slow}` instead of `{fast}`" + (f" ({'; '.join(filter(None, notes))})" if any(notes) else "") + f": {said}")
@@ -126,7 +150,9 @@ def sections(result: Answer) -> list[Section]:
         "case's block medians (each block a fresh process), or its relative IQR when the run had no blocks. Devices "
         "whose every figure in a table ties are one column group, shown with the first device's figures. The common idiom "
         "is what most code writes. A crossover is listed only where one way or device overtakes another inside the "
-        "measured sizes, neither side within noise.")))
+        "measured sizes, neither side within noise." + (
+            " A job on a table has a column per count of rows touched a call, and lists from the cost model where its "
+            "dense way and each sparse way trade places, in rows." if any(t.table for t in result.tables) else ""))))
     return out
 
 
@@ -156,7 +182,7 @@ def _job_lines(result: Answer) -> list[tuple[tuple[str, str], str]]:
     """Per job, its fastest way where it beats the common idiom most: (the pair of ways, the line)."""
     found: dict[str, dict[tuple[str, str, str], list[tuple[float, str, tuple[str, ...]]]]] = {}
     for table in result.tables:
-        group_words = _group(table.replicas, table.workers, table.ps)
+        group_words = ", ".join(filter(None, [_group(table.replicas, table.workers, table.ps), f"{table.table} table" if table.table else ""]))
         for group in table.groups:
             common = next((row for row in group.rows if row.common), None)
             for size, cell in (common.cells.items() if common else ()):
@@ -181,13 +207,13 @@ def short(result: Answer, max_lines: int = 8) -> list[str]:
     One line each, devices merged; a job line that a trap already says (the same two ways) is left out.
     When there are more than `max_lines`, the last line says how many more the report has.
     """
-    traps = [t for t in result.traps if not t.tied]
+    traps = [t for t in result.traps if not t.tied and t.ratio > 1]
     lines, pairs = [], set()
     for key in dict.fromkeys((t.key, t.slow, t.fast) for t in traps):
         mine = [t for t in traps if (t.key, t.slow, t.fast) == key]
         worst = max(mine, key=lambda t: t.ratio)
         devices = ", ".join(dict.fromkeys(d for t in mine for d in t.devices))
-        sizes = _sizes(list(dict.fromkeys(t.size for t in mine)))
+        sizes = _sizes(list(dict.fromkeys(_trap_where(t) for t in mine)))
         lines.append(f"trap: {key[1]}, up to {format_ratio(worst.ratio)} slower than {key[2]} ({sizes}; {devices})")
         pairs.add((key[2], key[1]))
     lines += [line for pair, line in _job_lines(result) if pair not in pairs]

@@ -24,6 +24,7 @@ class Job:
     common: Selector
     baseline: Selector | None = None  # shown beside the ranking, never ranked (it does not do the job)
     baseline_note: str = ""
+    against: Selector | None = None  # a dense way the others are held against: from how many rows it is cheaper
 
 
 _LOCAL = "the same updates in the coordinator's own process, no server: what the round trip to the servers adds"
@@ -80,12 +81,30 @@ JOBS: tuple[Job, ...] = (
         baseline_note=_LOCAL,
     ),
     Job(
+        "write_rows", "Write some rows of a table",
+        ways=(("sparse", "scatter_update", "v.scatter_update(IndexedSlices(x, rows))", None),
+              ("sparse", "scatter_nd_update", None, None), ("sparse", "tensor_scatter_nd_update", None, None),
+              ("sparse", "slice assign", None, None)),
+        common=("sparse", "scatter_update", "v.scatter_update(IndexedSlices(x, rows))", "eager"),  # the variable's own method
+    ),
+    Job(
+        "add_rows", "Add to some rows of a table",
+        ways=(("sparse", "scatter_add", "v.scatter_add(IndexedSlices(x, rows))", None), ("sparse", "scatter_nd_add", None, None),
+              ("sparse", "assign_add", None, None)),
+        common=("sparse", "scatter_add", "v.scatter_add(IndexedSlices(x, rows))", "eager"),
+        against=("sparse", "assign_add", "dense: v.assign_add(table of zeros but the k rows)", "eager"),
+    ),
+    Job(
+        "embedding_step", "Apply an embedding gradient",
+        ways=(("sparse", "embedding step", None, None),),
+        common=("sparse", "embedding step", "tape + keras SGD.apply_gradients", "eager"),  # what a training loop calls
+    ),
+    Job(
         "host_copy", "Copy through the host",
         ways=(("assignment", "host round trip", None, None), ("assignment", "assign_add", None, None)),
         common=("assignment", "host round trip", None, None),  # v.assign(v.numpy() + x)
     ),
 )
-
 
 
 # Traps: (key, slow selector, fast selector). Each is reported at every size where both were measured.
@@ -97,6 +116,10 @@ TRAPS: tuple[tuple[str, Selector, Selector], ...] = (
     ("host_round_trip", ("assignment", "host round trip", None, None), ("assignment", "assign_add", "read_value=True", "eager")),
     ("read_value", ("assignment", "assign", "read_value=True", "eager"), ("assignment", "assign", "read_value=False", "eager")),
     ("read_value", ("assignment", "assign_add", "read_value=True", "eager"), ("assignment", "assign_add", "read_value=False", "eager")),
+    *(("densify", ("sparse", "embedding step", "tape + v.assign_sub(lr * tf.convert_to_tensor(g)) (densified)", mode),
+       ("sparse", "embedding step", "tape + v.scatter_sub(IndexedSlices(lr * g.values, g.indices))", mode)) for mode in ("eager", "function", "xla")),
+    ("repeated_rows", ("sparse", "scatter_add", "v.scatter_add(IndexedSlices(x, rows)), rows repeated", "eager"),
+     ("sparse", "scatter_add", "v.scatter_add(IndexedSlices(x, rows))", "eager")),
 )
 
 # Why a trap costs, in a few words, shown beside its factors (a trap without a note is shown without one).
@@ -105,8 +128,9 @@ TRAP_NOTES: dict[str, str] = {
     "reduce_retracing": "reduce_retracing=True does not stop Python floats retracing",
     "host_round_trip": "the value goes to the host and back",
     "read_value": "the default reads the value back; pass read_value=False when it is not used",
+    "densify": "tf.convert_to_tensor(g) makes the IndexedSlices gradient a whole table of zeros but k rows",
+    "repeated_rows": "the same k updates naming about k/2 rows, each repeat summed",
 }
-
 
 
 def matches(case: dict[str, Any], selector: Selector) -> bool:
@@ -114,7 +138,6 @@ def matches(case: dict[str, Any], selector: Selector) -> bool:
     family, op, variant, mode = selector
     return (family in (None, case.get("family")) and case.get("op") == op
             and variant in (None, case.get("variant")) and mode in (None, case.get("mode")))
-
 
 
 def label_of(selector: Selector) -> str:

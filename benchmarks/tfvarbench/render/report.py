@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..analysis.model import Fit, fit_cost, model_key
+from ..analysis.model import Fit, fit_cost, model_axis, model_key
 from ..runs import MARKER, Run, RunError, identity_of, pool, write_folder
 from .document import Section, markdown
 from . import glance
-from .findings import DeviceCrossover, bandwidth_table, cost_model_table, device_crossovers, fastest_table
+from .findings import DeviceCrossover, bandwidth_table, cost_model_table, device_crossovers, fastest_table, row_crossovers
 from .plots import caption
 from .answer import Answer, answer
 from .ties import noise, tied
@@ -75,7 +75,7 @@ def crossovers_of(fits: dict[tuple, tuple[Fit, dict[str, Any]]], cases: Sequence
     every common size is a tie, whatever the fitted lines say: the fit of two noisy lines can
     "cross" where the measurements cannot tell them apart. A way two families measure is said once.
     """
-    at = {(model_key(case), case["size"]): case for case in cases}
+    at = {(model_key(case), case[model_axis(case)]): case for case in cases}
     out: dict[tuple, DeviceCrossover] = {}
     for a, b, found in device_crossovers(fits):
         if found.kind == "disjoint":
@@ -96,7 +96,7 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
     if reference is not None and reference not in devices:
         raise RunError(f"--reference {reference!r} is not a device in these runs; devices: {', '.join(devices)}")
     fits = fits_of(cases)
-    found = answer(cases, {key: fit for key, (fit, _) in fits.items()}, crossovers_of(fits, cases))
+    found = answer(cases, {key: fit for key, (fit, _) in fits.items()}, crossovers_of(fits, cases), row_crossovers(fits))
     # The order of the HTML page: what to use first, then the evidence.
     pages = {"summary.md": glance.sections(found)}
     pages.update({f"{_slug(device)}.md": device_table(cases, device) for device in devices})

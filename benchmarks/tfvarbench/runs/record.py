@@ -55,6 +55,7 @@ class CaseIdentity(TypedDict):
     replicas: NotRequired[Count | None]
     ps: NotRequired[Count | None]  # parameter-server tasks of the case's cluster
     workers: NotRequired[Count | None]
+    rows: NotRequired[Count | None]  # rows of a table a call touches: the axis a table case's cost is fitted on
 
 
 IDENTITY: tuple[str, ...] = tuple(CaseIdentity.__annotations__)
@@ -88,6 +89,8 @@ class CaseRecord(CaseIdentity):
     harness_s: NotRequired[Seconds]  # the timing loop's own cost per call in this process (an empty body)
     worker_core: NotRequired[Count | None]  # the core a worker of a pinned block kept to (None: every core)
     interleaved_with: NotRequired[Count]  # the other cases whose rounds took turns with this one's in its block
+    table: NotRequired[str]  # a table case's rows x width ("16384x64")
+    index_dtype: NotRequired[str]  # the dtype of its row indices on its device
 
 
 class SavedCase(CaseRecord, total=False):
@@ -141,11 +144,12 @@ def case_key(case: dict[str, Any]) -> tuple:
 def case_name(case: dict[str, Any]) -> str:
     """The identity as thresholds match it by glob: family/case/size/dtype/device, then /Nr, /Nps and /Nw."""
     name = "/".join(str(case.get(part)) for part in ("family", "case", "size", "dtype", "device"))
-    return name + "".join(f"/{case[key]}{suffix}" for key, suffix in (("replicas", "r"), ("ps", "ps"), ("workers", "w")) if case.get(key))
+    name += "".join(f"/{case[key]}{suffix}" for key, suffix in (("replicas", "r"), ("ps", "ps"), ("workers", "w")) if case.get(key))
+    return name + (f"/{case['rows']}rows" if case.get("rows") else "")
 
 
 def variant_label(case: dict[str, Any]) -> str:
-    """The variant as tables show it: replicated cases add their worker and replica counts."""
+    """The variant as tables show it: replicated cases add their worker and replica counts, table cases their rows touched."""
     variant = case.get("variant") or ""
-    spread = [f"{case[key]} {key}" for key in ("ps", "workers", "replicas") if case.get(key)]
+    spread = [f"{case[key]} {key if case[key] != 1 or key == 'ps' else key[:-1]}" for key in ("ps", "workers", "replicas", "rows") if case.get(key)]
     return f"{variant} [{', '.join(spread)}]" if spread else variant
