@@ -57,8 +57,9 @@ def add_parser(subparsers: Any) -> None:
                         help="which tfvarbench times both sides: the current side's (default), or each checkout its own")
     parser.add_argument("--pairs", type=int, metavar="N", help=f"pairs of blocks (default: as many as --budget allows, an even number, at least {MIN_PAIRS})")
     parser.add_argument("--budget", type=float, default=BUDGET_S, metavar="SECONDS", help=f"time the job may take when --pairs is not given (default {BUDGET_S:g})")
-    parser.add_argument("--design", choices=DESIGNS, default="alternate",
-                        help="alternate: A B B A ... one block at a time (default); duet: a pair's blocks at once, each pinned to a core of its own")
+    parser.add_argument("--design", choices=DESIGNS,
+                        help="duet: a pair's blocks at once, each pinned to a core of its own (the default with two cores or more);"
+                        " alternate: A B B A ... one block at a time (the default on one core)")
     parser.add_argument("--order", choices=("abba", "random"), default="abba", help="who goes first in each pair: A B B A ... (default) or a coin toss")
     parser.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
     parser.add_argument("--threshold", type=float, default=0.05, help="relative change a regression must exceed (default 0.05)")
@@ -115,6 +116,8 @@ def _check(args: argparse.Namespace) -> Path:
     check_threshold("--threshold", args.threshold)
     if not 0 < args.alpha < 0.5:
         raise BadInput(f"--alpha {args.alpha}: must be between 0 and 0.5")
+    if args.design is None:
+        args.design = "duet" if len(os.sched_getaffinity(0)) >= 2 else "alternate"
     if args.design == "duet" and len(os.sched_getaffinity(0)) < 2:
         raise BadInput("--design duet: needs two cores this process may use, one a side")
     # Blocks are saved into --out as they finish, so it must be new or empty (nothing of the user's is in the way).
