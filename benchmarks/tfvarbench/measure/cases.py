@@ -6,7 +6,7 @@ body. The harness does the rest: placement, timing, verification and the record 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,10 +65,12 @@ class Case:
     dtypes: tuple[str, ...] | None = None
     min_size: int = 1
     sizes: tuple[str, ...] | None = None
+    profiles: tuple[str, ...] | None = None
 
-    def runs_with(self, dtype: str, size: str) -> bool:
+    def runs_with(self, dtype: str, size: str, profile: str | None = None) -> bool:
         in_sizes = self.sizes is None or size in self.sizes
-        return (self.dtypes is None or dtype in self.dtypes) and SIZES[size] >= self.min_size and in_sizes
+        in_profile = self.profiles is None or profile is None or profile in self.profiles
+        return (self.dtypes is None or dtype in self.dtypes) and SIZES[size] >= self.min_size and in_sizes and in_profile
 
     def __str__(self) -> str:
         return self.name
@@ -78,22 +80,24 @@ class Family:
     """An op family: a module-level registry of variants. `@family.case(...)` adds one.
 
     `sizes` and `dtypes` replace the profile's grid for this family (a reference workload has one
-    fixed size); `host_only` runs it once, on the first CPU, because it measures the host, not a device;
+    fixed size); either may instead map a profile's name to its own grid ({"quick": ("1Ki",),
+    "full": ("1Ki", "1Mi")}), so a family can keep its quick grid small; `host_only` runs it once, on the first CPU, because it measures the host, not a device;
     `in_workers` runs it once, in worker processes, on the chief worker's device.
     """
 
     def __init__(
         self,
         name: str,
-        dtypes: Sequence[str] | None = None,
-        sizes: Sequence[str] | None = None,
+        dtypes: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        sizes: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
         host_only: bool = False,
         replicas: Sequence[int | str] | None = None,
         in_workers: bool = False,
     ) -> None:
         self.name = name
-        self.dtypes = tuple(dtypes) if dtypes else None
-        self.sizes = tuple(sizes) if sizes else None
+        self.dtypes = tuple(dtypes) if dtypes and not isinstance(dtypes, Mapping) else None
+        self.sizes = tuple(sizes) if sizes and not isinstance(sizes, Mapping) else None
+        self.grids = {"dtypes": dict(dtypes) if isinstance(dtypes, Mapping) else {}, "sizes": dict(sizes) if isinstance(sizes, Mapping) else {}}
         self.host_only = host_only
         self.replicas = tuple(replicas) if replicas else None
         self.in_workers = in_workers
@@ -101,9 +105,12 @@ class Family:
 
     def grid(self, profile: Profile) -> list[tuple[Case, str, str]]:
         """(case, size, dtype) for every combination this family runs under `profile`."""
-        sizes = self.sizes or profile.sizes
+        sizes = self.grids["sizes"].get(profile.name) or self.sizes or profile.sizes
         dtypes = profile.dtypes if self.dtypes is None else [d for d in profile.dtypes if d in self.dtypes] or [self.dtypes[0]]
-        return [(case, size, dtype) for case in self.cases for size in sizes for dtype in dtypes if case.runs_with(dtype, size)]
+        dtypes = self.grids["dtypes"].get(profile.name) or dtypes
+        return [
+            (case, size, dtype) for case in self.cases for size in sizes for dtype in dtypes if case.runs_with(dtype, size, profile.name)
+        ]
 
     def devices(self, selected: Sequence[str], present: Sequence[str] | None = None, workers: int = 2) -> list[tuple[str, str | None]]:
         """(device or device group, reason to skip or None) for every placement this family runs on.
@@ -135,11 +142,13 @@ class Family:
         dtypes: Sequence[str] | None = None,
         min_size: int = 1,
         sizes: Sequence[str] | None = None,
+        profiles: Sequence[str] | None = None,
     ) -> Callable[[Builder], Builder]:
         """Register the decorated builder as a variant of this family.
 
         `dtypes` and `sizes` narrow the grid for this variant (call overhead needs only a scalar);
-        `min_size` drops sizes too small for it (a slice of a scalar).
+        `min_size` drops sizes too small for it (a slice of a scalar); `profiles` names the profiles
+        that run it (("full",): the bulk of a large family, kept out of the quick profile).
         """
 
         def register(build: Builder) -> Builder:
@@ -147,7 +156,8 @@ class Family:
                 raise ValueError(f"{self.name}: two variants are named {build.__name__}")
             allowed = tuple(dtypes) if dtypes else self.dtypes
             only = tuple(sizes) if sizes else None
-            self.cases.append(Case(self.name, build.__name__, op, variant, mode, build, allowed, min_size, only))
+            chosen = tuple(profiles) if profiles else None
+            self.cases.append(Case(self.name, build.__name__, op, variant, mode, build, allowed, min_size, only, chosen))
             return build
 
         return register
