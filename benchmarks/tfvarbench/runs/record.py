@@ -54,6 +54,7 @@ class CaseIdentity(TypedDict):
     device: Device
     replicas: NotRequired[Count | None]
     workers: NotRequired[Count | None]
+    threads: NotRequired[Count | None]  # TensorFlow's thread pools when set (--threads); the same case at 1 and 2 threads is two cases
 
 
 IDENTITY: tuple[str, ...] = tuple(CaseIdentity.__annotations__)
@@ -138,13 +139,13 @@ def case_key(case: dict[str, Any]) -> tuple:
 
 
 def case_name(case: dict[str, Any]) -> str:
-    """The identity as thresholds match it by glob: family/case/size/dtype/device, then /Nr and /Nw."""
+    """The identity as thresholds match it by glob: family/case/size/dtype/device, then /Nr, /Nw and /Nt."""
     name = "/".join(str(case.get(part)) for part in ("family", "case", "size", "dtype", "device"))
-    return name + "".join(f"/{case[key]}{key[0]}" for key in ("replicas", "workers") if case.get(key))
+    return name + "".join(f"/{case[key]}{key[0]}" for key in ("replicas", "workers", "threads") if case.get(key))
 
 
 def variant_label(case: dict[str, Any]) -> str:
-    """The variant as tables show it: replicated cases add their worker and replica counts."""
+    """The variant as tables show it: replicated cases add their worker and replica counts, and a set thread count."""
     variant = case.get("variant") or ""
-    spread = [f"{case[key]} {key}" for key in ("workers", "replicas") if case.get(key)]
+    spread = [f"{case[key]} {key if case[key] != 1 else key[:-1]}" for key in ("workers", "replicas", "threads") if case.get(key)]
     return f"{variant} [{', '.join(spread)}]" if spread else variant
