@@ -80,8 +80,10 @@ def _trap_words(trap: Trap) -> str:
                 f"{format_ratio(trap.ratio)} slower than an `input_signature`")
     elif trap.key == "host_round_trip":
         what = f"the host round trip `{slow.variant}`: {format_ratio(trap.ratio)} slower than `{fast.op}(x)`"
-    else:
+    elif trap.key == "read_value":
         what = f"`{slow.op}(x, read_value=True)` (the default) when the value is not used: {format_ratio(trap.ratio)} slower than `read_value=False`"
+    else:
+        what = f"`{slow.label}` [{slow.mode}]: {format_ratio(trap.ratio)} slower than `{fast.label}` [{fast.mode}]"
     figures = f"{format_seconds(slow.median_s)} vs {format_seconds(fast.median_s)}, {trap.size}"
     if trap.tied:
         return f"{what.split(':')[0]}: tied within noise here ({format_ratio(trap.ratio)}, {figures})"

@@ -55,6 +55,15 @@ JOBS: tuple[Job, ...] = (
               ("multiworker", "assign_add", None, None), ("multiworker", "sync-on-read", "replica-local assign_add", None)),
         common=(None, "assign_add", "aggregation=SUM", None),  # the aggregation that adds every replica's update
     ),
+    *(
+        Job(
+            f"optimizer_{key}", f"Take an optimizer step: {rule}",
+            # Keras 3, legacy and fused, eager / function / XLA, 1 or 100 variables, ranked together.
+            ways=(("optimizer", f"{rule} step", None, None),),
+            common=("optimizer", f"{rule} step", "Keras 3, 1 variable", "function"),  # what model.fit runs: Keras 3, traced
+        )
+        for key, rule in (("momentum", "SGD momentum"), ("adam", "Adam"), ("adamw", "AdamW"), ("adagrad", "Adagrad"), ("rmsprop", "RMSprop"))
+    ),
     Job(
         "host_copy", "Copy through the host",
         ways=(("assignment", "host round trip", None, None), ("assignment", "assign_add", None, None)),
@@ -73,6 +82,16 @@ TRAPS: tuple[tuple[str, Selector, Selector], ...] = (
     ("host_round_trip", ("assignment", "host round trip", None, None), ("assignment", "assign_add", "read_value=True", "eager")),
     ("read_value", ("assignment", "assign", "read_value=True", "eager"), ("assignment", "assign", "read_value=False", "eager")),
     ("read_value", ("assignment", "assign_add", "read_value=True", "eager"), ("assignment", "assign_add", "read_value=False", "eager")),
+    # Each of the optimizer's traps is worded from its two ways (advice.py).
+    ("assign_sum", ("optimizer", "add to a variable", "v.assign(v + x)", None), ("optimizer", "add to a variable", "v.assign_add(x)", None)),
+    ("eager_optimizer", ("optimizer", "Adam step", "Keras 3, 1 variable", "eager"), ("optimizer", "Adam step", "Keras 3, 1 variable", "function")),
+    ("keras3_over_legacy", ("optimizer", "Adagrad step", "Keras 3, 1 variable", "function"),
+     ("optimizer", "Adagrad step", "tf_keras legacy, 1 variable", "function")),
+    ("keras3_over_fused", ("optimizer", "Adam step", "Keras 3, 1 variable", "function"),
+     ("optimizer", "Adam step", "fused raw op (ResourceApplyAdam), 1 variable", "function")),
+    ("many_variables", ("optimizer", "Adam step", "Keras 3, 100 variables", "function"), ("optimizer", "Adam step", "Keras 3, 1 variable", "function")),
+    ("many_variables", ("optimizer", "Adam step", "fused raw op (ResourceApplyAdam), 100 variables", "eager"),
+     ("optimizer", "Adam step", "fused raw op (ResourceApplyAdam), 1 variable", "eager")),
 )
 
 

@@ -57,6 +57,8 @@ def size_key(size: str) -> int:
 
 def _label(case: dict[str, Any], show_mode: bool) -> str:
     label = f"{case['op']}: {case.get('variant') or ''}".rstrip(": ")
+    if case.get("threads"):  # a run over several thread counts ranks each count's way
+        label += f" [{case['threads']} thread{'s' if case['threads'] != 1 else ''}]"
     return f"{label} [{case.get('mode')}]" if show_mode else label
 
 
@@ -81,7 +83,7 @@ def _job_cases(job: Job, cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     for selector in job.ways:
         for case in cases:
             if matches(case, selector):
-                key = (_identity(case), case["dtype"], case["size"], case.get("replicas"), case.get("workers"))
+                key = (_identity(case), case["dtype"], case["size"], case.get("replicas"), case.get("workers"), case.get("threads"))
                 kept.setdefault(key, case)
     return list(kept.values())
 
@@ -136,7 +138,8 @@ def _traps(mine: Sequence[dict[str, Any]]) -> list[Trap]:
     traps = []
     for key, slow_sel, fast_sel in TRAPS:
         for slow in (case for case in mine if matches(case, slow_sel)):
-            fast = next((case for case in mine if matches(case, fast_sel) and (case["dtype"], case["size"]) == (slow["dtype"], slow["size"])), None)
+            same = lambda case: (case["dtype"], case["size"], case.get("threads")) == (slow["dtype"], slow["size"], slow.get("threads"))  # noqa: E731
+            fast = next((case for case in mine if matches(case, fast_sel) and same(case)), None)
             if fast is None:
                 continue
             traps.append(Trap(
