@@ -279,7 +279,7 @@ _register()
 BATCH, GROWTH = 4, 2000
 
 
-@family.case("Adam step", "mixed_float16 Dense + LossScaleOptimizer, tape included", dtypes=("float32",))
+@family.case("mixed-precision step", "mixed_float16 Dense + LossScaleOptimizer(Adam), tape included", dtypes=("float32",))
 def adam_mixed_float16(s: Setup):
     import keras
 

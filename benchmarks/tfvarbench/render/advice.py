@@ -72,6 +72,7 @@ def _others(ranking: Ranking) -> str:
 
 def _trap_words(trap: Trap) -> str:
     slow, fast = trap.slow, trap.fast
+    head = None  # what the trap is, when its words hold a colon before the cost
     if trap.key == "python_float_retrace":
         what = (f"a tf.function called with a new Python float each call retraces ({slow.trace_count} traces in {slow.calls} calls): "
                 f"{format_ratio(trap.ratio)} slower than a tensor argument")
@@ -83,10 +84,11 @@ def _trap_words(trap: Trap) -> str:
     elif trap.key == "read_value":
         what = f"`{slow.op}(x, read_value=True)` (the default) when the value is not used: {format_ratio(trap.ratio)} slower than `read_value=False`"
     else:
-        what = f"`{slow.label}` [{slow.mode}]: {format_ratio(trap.ratio)} slower than `{fast.label}` [{fast.mode}]"
+        head = f"`{slow.label}` [{slow.mode}] against `{fast.label}` [{fast.mode}]"
+        what = f"{head}: {format_ratio(trap.ratio)} slower"
     figures = f"{format_seconds(slow.median_s)} vs {format_seconds(fast.median_s)}, {trap.size}"
     if trap.tied:
-        return f"{what.split(':')[0]}: tied within noise here ({format_ratio(trap.ratio)}, {figures})"
+        return f"{head or what.split(':')[0]}: tied within noise here ({format_ratio(trap.ratio)}, {figures})"
     return f"{what} ({figures})"
 
 
