@@ -24,7 +24,7 @@ class VerificationError(AssertionError):
 
 
 class Unsupported(Exception):
-    """This op cannot run with this dtype on this device (no kernel): skipped, not failed."""
+    """This op cannot run here (no kernel for the dtype on the device, a package not installed): skipped, not failed."""
 
 
 def repeated_add(start: Any, step: Any, calls: int, dtype: str) -> np.ndarray:
@@ -67,7 +67,7 @@ class _Expectation:
     get: Callable[[], Any]
     after: Callable[[int], Any]
     rtol: float
-    atol: float
+    atol: float | Callable[[int], float]
     device: str | None
 
 
@@ -99,6 +99,15 @@ class Setup:
         self._after_run: list[Callable[[], None]] = []
 
     # --- making state -------------------------------------------------------------------------
+    def needs(self, package: str, extra: str) -> Any:
+        """Import an optional package the case runs; when it is absent the case is skipped, naming the extra that installs it."""
+        import importlib
+
+        try:
+            return importlib.import_module(package)
+        except ImportError:
+            raise Unsupported(f"{package} is not installed: pip install -e \".[{extra}]\"") from None
+
     def host(self, fill: Any, shape: Sequence[int] | None = None, dtype: str | None = None) -> np.ndarray:
         """A NumPy array in host memory, filled with `fill`."""
         return np.full(self.shape if shape is None else tuple(shape), fill, dtype=dtype or self.dtype)
@@ -169,12 +178,13 @@ class Setup:
         after: Callable[[int], Any],
         label: str | None = None,
         rtol: float = 0.0,
-        atol: float = 0.0,
+        atol: float | Callable[[int], float] = 0.0,
         device: str | None = None,
     ) -> None:
         """After the body ran n times, `subject` (a variable, or a callable returning a tensor) holds after(n).
 
         It must live on `device` (default: the case's device), as a replica's copy lives on its own.
+        `atol` may depend on n (atol(n)): how far a state may drift from its reference can grow with the steps.
         """
         get = subject if callable(subject) and not hasattr(subject, "numpy") else (lambda: subject)
         name = label or getattr(subject, "name", "value").split(":")[0]
@@ -238,8 +248,9 @@ class Setup:
             if want.shape != got.shape and want.ndim != 0:
                 raise VerificationError(f"{expectation.label} {where} has shape {got.shape}, expected {want.shape}")
             want = np.broadcast_to(want, got.shape)
-            if not np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=expectation.atol):
-                diff = np.flatnonzero(~np.isclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=expectation.atol))
+            atol = expectation.atol(calls) if callable(expectation.atol) else expectation.atol
+            if not np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=atol):
+                diff = np.flatnonzero(~np.isclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=atol))
                 first = int(diff[0])
                 at = f"row {first // got.shape[1]}, column {first % got.shape[1]}" if got.ndim == 2 else f"element {first}"
                 raise VerificationError(
