@@ -5,7 +5,8 @@ reference must be cheap at any n. `Stepped` steps the rule on a few distinct val
 them over its variables) and, once a step leaves every slot as it was and moves the variable by
 exactly what the step before moved it, finishes the remaining steps binade by binade
 (`constant_steps`), rounding as the variable's dtype rounds each addition: float16 stops growing
-where float16 does, float32 where float32 does.
+where float16 does, float32 where float32 does. `repeated_add` is the simplest such reference: a
+constant added n times (what `Setup.adds` and most variants declare).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Stepped", "constant_steps", "rounded"]
+__all__ = ["Stepped", "constant_steps", "repeated_add", "rounded"]
 
 
 def _dtype(name: str) -> Any:
@@ -129,3 +130,31 @@ class Stepped:
             return np.resize(value, self.shape if shape is None else tuple(shape)).astype(_dtype(self.dtype))
 
         return after
+
+
+def repeated_add(start: Any, step: Any, calls: int, dtype: str) -> np.ndarray:
+    """The value `start` holds after `calls` additions of `step`, rounded as `dtype` rounds each one.
+
+    float16 stops growing at 2048 when adding 1 (2049 is not representable), so the closed form
+    start + calls*step is only used while every intermediate value is exact.
+    """
+    start, step = np.asarray(start, dtype), np.asarray(step, dtype)
+    if np.issubdtype(start.dtype, np.integer):
+        return (start.astype(np.int64) + calls * step.astype(np.int64)).astype(dtype)
+    # Exact while every value is a multiple of the coarsest power of two dividing start and step
+    # (0.5 for steps of 0.5) and stays within the mantissa: then no addition rounds.
+    wide_start, wide_step = start.astype(np.float64), step.astype(np.float64)
+    for power in range(0, 24):
+        unit = 2.0**-power
+        if np.all(np.mod(wide_start, unit) == 0) and np.all(np.mod(wide_step, unit) == 0):
+            exact = unit * 2.0 ** (np.finfo(start.dtype).nmant + 1)
+            if np.max(np.abs(wide_start) + calls * np.abs(wide_step)) <= exact:
+                return (wide_start + calls * wide_step).astype(dtype)
+            break
+    value = start
+    for _ in range(calls):  # slow path: stops at the first fixed point, where rounding swallows the step
+        following = (value + step).astype(dtype)
+        if np.array_equal(following, value):
+            break
+        value = following
+    return value
