@@ -43,10 +43,10 @@ def _where(case: dict[str, Any]) -> tuple:
 
 
 def traps(cases: Sequence[dict[str, Any]], devices: Sequence[str]) -> list[TrapFigure]:
-    """Every trap of TRAPS measured in these cases; a trap catalogued in several modes names its mode."""
+    """Every trap of TRAPS measured in these cases; a trap catalogued in several modes (or its two ways in two) names its mode."""
     figures = []
     for key, slow_sel, fast_sel in TRAPS:
-        show_mode = len({slow[3] for k, slow, _ in TRAPS if k == key}) > 1
+        show_mode = len({way[3] for k, slow, fast in TRAPS if k == key for way in (slow, fast)}) > 1  # eager against traced: say so
         pairs: dict[tuple, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
         for slow in (case for case in cases if matches(case, slow_sel)):
             fast = next((case for case in cases if matches(case, fast_sel) and _where(case) == _where(slow)), None)
