@@ -224,3 +224,19 @@ def test_short_says_traps_then_jobs_one_line_each_within_the_limit() -> None:
             "slower than call: tensor argument (scalar; CPU:0, CPU:1)") in everything
     lines = short(result, max_lines=6)
     assert len(lines) == 6 and lines[:5] == everything[:5] and lines[5] == f"... {len(everything) - 5} more in the report (What to use on this machine)"
+
+
+def test_a_run_over_thread_counts_has_a_table_and_traps_per_count() -> None:
+    # The same cases at 1 and at 2 threads, `assign` (read_value=True) three times slower at 2: never ranked or paired across counts.
+    base = [c for c in cases_of(QUICK) if c["family"] == "assignment" and not c.get("replicas")]
+    cases = [{**c, "threads": 1} for c in base] + [{**c, "threads": 2, "median_s": c["median_s"] * (3 if c["case"] == "assign" else 1),
+                                                     "block_medians_s": None} for c in base]
+    result = answer(cases)
+    assert {t.threads for t in result.tables if t.job.key == "write"} == {1, 2}
+    one, two = (group_of(table(result, "write", threads=n), "CPU:0") for n in (1, 2))
+    assert row(two, "assign").cells["1Ki"].median_s == pytest.approx(3 * row(one, "assign").cells["1Ki"].median_s)
+    trap = {t.threads: t for t in result.traps if t.key == "read_value" and t.slow.startswith("assign:") and t.size == "1Ki" and "CPU:0" in t.devices}
+    slow, fast = find(cases, "CPU:0", "assign", "1Ki", threads=2), find(cases, "CPU:0", "assign_no_read", "1Ki", threads=2)
+    assert set(trap) == {1, 2} and trap[2].ratio == pytest.approx(slow["median_s"] / fast["median_s"])
+    text = markdown(result)
+    assert "## Write new values (1 thread)" in text and "## Write new values (2 threads)" in text and "1Ki at 2 threads" in text

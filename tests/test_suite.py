@@ -19,13 +19,23 @@ def test_every_case_runs_once_and_verifies_on_two_devices(run_pytest, tmp_path: 
     result = run_pytest("benchmarks", "--logical-cpus", "2", "--benchmark-disable", "-q", "--results", str(tmp_path))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     passed = int(re.search(r"(\d+) passed", result.stdout).group(1))
-    assert passed >= 200  # assignment, gradient, function, mirrored, multiworker, reference and sparse (21 a device) families (paramserver: --profile full)
+    assert passed >= 210  # assignment, gradient, function, mirrored, multiworker, reference, sparse (21 a device) and optimizer (8 a device) families (paramserver: --profile full)
     assert "no GPU visible to TensorFlow: ran on CPU:0, CPU:1 only" in result.stdout
     assert not list(tmp_path.iterdir()), "a correctness run saves nothing"
     import psutil
 
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if "tfvarbench.measure.worker" in " ".join(p.info["cmdline"] or [])]
     assert leftovers == [], "no worker process outlives the run"
+
+
+def test_a_run_over_two_thread_counts_saves_each_case_at_each_count(run_pytest, tmp_path: Path) -> None:
+    result = run_pytest("benchmarks", "-k", "optimizer and assign_add", "--threads", "1,2", "--blocks", "1", "-q", "--results", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "block 1 of 1, in a fresh process with 2 threads" in result.stdout
+    (saved,) = tmp_path.glob("*/*.json")
+    run = json.loads(saved.read_text())
+    assert sorted(bench["extra_info"]["threads"] for bench in run["benchmarks"]) == [1, 2]
+    assert run["machine_info"]["tfvarbench"]["settings"]["threads"] == [1, 2]
 
 
 def test_a_missing_device_is_one_usage_line_naming_it_and_those_present(run_pytest) -> None:

@@ -26,27 +26,33 @@ from typing import Any
 
 from .workers import log_tail
 
-__all__ = ["BlockFailed", "child_command", "merge_saved", "run_blocks", "ReportWriter", "write_json"]
+__all__ = ["BlockFailed", "block_name", "child_command", "merge_saved", "run_blocks", "ReportWriter", "write_json"]
 
 
 class BlockFailed(RuntimeError):
     """A block's process ended without reporting its tests (a crash, a usage error)."""
 
 
-def child_command(args: Sequence[str], block: int, folder: Path) -> list[str]:
-    """The pytest command line of block `block`: the user's own arguments, then the child's.
+def child_command(args: Sequence[str], block: int, folder: Path, threads: int | None = None) -> list[str]:
+    """The pytest command line of block `block` (at `threads` threads, in a run over several counts): the user's own arguments, then the child's.
 
     The user's --benchmark-json is left out: pytest-benchmark opens that file for writing (and
     truncates it) while parsing the command line, and only the parent writes it, with the merged
     run. Saving options are switched off in the child itself (the parent saves the merged run). The
     cache stays on, so --lf and --sw select in the child what they selected in the parent.
     """
+    own = ["--tfvarbench-threads", str(threads)] if threads is not None else []
     return [
         sys.executable, "-m", "pytest", *_without_json(args),
-        "--tfvarbench-block", str(block),
+        "--tfvarbench-block", str(block), *own,
         "--tfvarbench-out", str(folder),
-        "--benchmark-json", str(folder / f"block-{block}.json"),
+        "--benchmark-json", str(folder / f"{block_name(block, threads)}.json"),
     ]
+
+
+def block_name(block: int, threads: int | None = None) -> str:
+    """The stem of a block's files in the run's folder: block-2, or block-2-threads1 in a run over several counts."""
+    return f"block-{block}" if threads is None else f"block-{block}-threads{threads}"
 
 
 def _without_json(args: Sequence[str]) -> list[str]:
@@ -190,8 +196,8 @@ def _wait(child: subprocess.Popen[bytes]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_blocks(session: Any, blocks: Sequence[int], total: int, folder: Path, write: Any) -> list[Path]:
-    """Run the given blocks (of `total`) in fresh processes; return the JSON files of those that saved one.
+def run_blocks(session: Any, blocks: Sequence[int | tuple[int, int | None]], total: int, folder: Path, write: Any) -> list[Path]:
+    """Run the given blocks (of `total`; or (block, thread count) pairs) in fresh processes; return the JSON files of those that saved one.
 
     `write` prints one line to the terminal. Raises BlockFailed when a child ended without running
     the tests it was given, or when the session stopped early (-x, --maxfail): either way the run
@@ -200,18 +206,20 @@ def run_blocks(session: Any, blocks: Sequence[int], total: int, folder: Path, wr
     args = list(session.config.invocation_params.args)
     cwd = session.config.invocation_params.dir
     saved = []
-    for block in blocks:
-        log = folder / f"block-{block}.log"
-        write(f"block {block} of {total}, in a fresh process")
+    for entry in blocks:
+        block, threads = entry if isinstance(entry, tuple) else (entry, None)
+        name = block_name(block, threads)
+        log = folder / f"{name}.log"
+        write(f"block {block} of {total}, in a fresh process" + (f" with {threads} threads" if threads is not None else ""))
         with log.open("wb") as out:
             # A fixed hash seed: dict and set layouts, and so the order of work they drive, repeat from block to block.
             env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
-            child = subprocess.Popen(child_command(args, block, folder), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            child = subprocess.Popen(child_command(args, block, folder, threads), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 code = _wait(child)
             except _Terminated:
                 raise SystemExit(128 + signal.SIGTERM) from None
-        finished = _replay(session, folder / f"block-{block}.reports")
+        finished = _replay(session, folder / f"{name}.reports")
         # 5: the child selected no test; the parent only starts blocks that hold selected tests,
         # so that means the child saw a different selection (a plugin, the cache): not a run.
         if code < 0:  # killed: by the OOM killer, a user, a CI runner's limit
@@ -220,7 +228,7 @@ def run_blocks(session: Any, blocks: Sequence[int], total: int, folder: Path, wr
             raise BlockFailed(f"block {block} exited with status {code} after {finished} tests; its log ends:\n{log_tail(log, 20)}")
         if session.shouldfail or session.shouldstop:
             raise BlockFailed(f"the run stopped in block {block} of {total} (-x or --maxfail)")
-        result = folder / f"block-{block}.json"
+        result = folder / f"{name}.json"
         if result.exists() and result.stat().st_size:
             saved.append(result)
     return saved

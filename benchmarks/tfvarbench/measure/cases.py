@@ -6,7 +6,7 @@ body. The harness does the rest: placement, timing, verification and the record 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,14 +97,16 @@ class Family:
     `in_workers` runs it once, in worker processes, on the chief worker's device; `clusters`, as
     (parameter servers, workers) pairs, runs it in a parameter-server cluster of each size, its
     coordinator in a process of its own (measure.cluster), labelled with the chief worker's device.
-    `profiles` names the only profiles it runs in, unless selected by name (plugin.params).
+    `profiles` names the only profiles it runs in, unless selected by name (plugin.params). `sizes`
+    and `dtypes` may instead map a profile's name to its own grid ({"quick": ("1Ki",), "full": ("1Ki",
+    "1Mi")}), so a large family can keep its quick grid small.
     """
 
     def __init__(
         self,
         name: str,
-        dtypes: Sequence[str] | None = None,
-        sizes: Sequence[str] | None = None,
+        dtypes: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        sizes: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
         host_only: bool = False,
         replicas: Sequence[int | str] | None = None,
         in_workers: bool = False,
@@ -114,8 +116,9 @@ class Family:
     ) -> None:
         self.name = name
         self.min_size = min_size
-        self.dtypes = tuple(dtypes) if dtypes else None
-        self.sizes = tuple(sizes) if sizes else None
+        self.dtypes = tuple(dtypes) if dtypes and not isinstance(dtypes, Mapping) else None
+        self.sizes = tuple(sizes) if sizes and not isinstance(sizes, Mapping) else None
+        self.grids = {"dtypes": dict(dtypes) if isinstance(dtypes, Mapping) else {}, "sizes": dict(sizes) if isinstance(sizes, Mapping) else {}}
         self.host_only = host_only
         self.replicas = tuple(replicas) if replicas else None
         self.in_workers = in_workers or bool(clusters)
@@ -125,8 +128,9 @@ class Family:
 
     def grid(self, profile: Profile) -> list[tuple[Case, str, str]]:
         """(case, size, dtype) for every combination this family runs under `profile`."""
-        sizes = self.sizes or profile.sizes
+        sizes = self.grids["sizes"].get(profile.name) or self.sizes or profile.sizes
         dtypes = profile.dtypes if self.dtypes is None else [d for d in profile.dtypes if d in self.dtypes] or [self.dtypes[0]]
+        dtypes = self.grids["dtypes"].get(profile.name) or dtypes
         cases = [case for case in self.cases if case.profiles is None or profile.name in case.profiles]
         return [(case, size, dtype) for case in cases for size in sizes for dtype in dtypes if case.runs_with(dtype, size)]
 

@@ -120,8 +120,16 @@ def _verified_record(spec: Spec, placed: _Placed, first_call_s: float, plan: Pla
         peak_device_bytes=placed.peak_device_bytes, rss_growth_bytes=placed.rss_growth_bytes, calls=calls,
         iterations=plan.iterations if plan else None, rounds=plan.rounds if plan else None,
         sync_s=plan.sync_s if plan else None, sync_fraction=plan.sync_fraction if plan else None,
-        profile=profile.name, gc="off", stack="fresh thread, 2 frames", harness_s=loop_cost(), **extra, **setup.info,
+        profile=profile.name, gc="off", stack="fresh thread, 2 frames", harness_s=loop_cost(), **_threads(), **extra, **setup.info,
     )
+
+
+def _threads() -> dict[str, int]:
+    """The thread count this process's pools were sized to (--threads), part of the case's identity; {} for TensorFlow's default."""
+    import tensorflow as tf
+
+    count = tf.config.threading.get_intra_op_parallelism_threads()
+    return {"threads": count} if count else {}
 
 
 def run_case(

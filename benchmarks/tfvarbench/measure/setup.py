@@ -15,8 +15,9 @@ import numpy as np
 
 from ..runs import SIZES
 from .cases import Profile, rows_touched
+from .reference import repeated_add
 
-__all__ = ["Setup", "Unsupported", "VerificationError", "index_dtype", "repeated_add"]
+__all__ = ["Setup", "Unsupported", "VerificationError", "index_dtype"]
 
 
 class VerificationError(AssertionError):
@@ -24,35 +25,7 @@ class VerificationError(AssertionError):
 
 
 class Unsupported(Exception):
-    """This op cannot run with this dtype on this device (no kernel): skipped, not failed."""
-
-
-def repeated_add(start: Any, step: Any, calls: int, dtype: str) -> np.ndarray:
-    """The value `start` holds after `calls` additions of `step`, rounded as `dtype` rounds each one.
-
-    float16 stops growing at 2048 when adding 1 (2049 is not representable), so the closed form
-    start + calls*step is only used while every intermediate value is exact.
-    """
-    start, step = np.asarray(start, dtype), np.asarray(step, dtype)
-    if np.issubdtype(start.dtype, np.integer):
-        return (start.astype(np.int64) + calls * step.astype(np.int64)).astype(dtype)
-    # Exact while every value is a multiple of the coarsest power of two dividing start and step
-    # (0.5 for steps of 0.5) and stays within the mantissa: then no addition rounds.
-    wide_start, wide_step = start.astype(np.float64), step.astype(np.float64)
-    for power in range(0, 24):
-        unit = 2.0**-power
-        if np.all(np.mod(wide_start, unit) == 0) and np.all(np.mod(wide_step, unit) == 0):
-            exact = unit * 2.0 ** (np.finfo(start.dtype).nmant + 1)
-            if np.max(np.abs(wide_start) + calls * np.abs(wide_step)) <= exact:
-                return (wide_start + calls * wide_step).astype(dtype)
-            break
-    value = start
-    for _ in range(calls):  # slow path: stops at the first fixed point, where rounding swallows the step
-        following = (value + step).astype(dtype)
-        if np.array_equal(following, value):
-            break
-        value = following
-    return value
+    """This op cannot run here (no kernel for the dtype on the device, a package not installed): skipped, not failed."""
 
 
 def index_dtype(device: str) -> str:
@@ -67,7 +40,7 @@ class _Expectation:
     get: Callable[[], Any]
     after: Callable[[int], Any]
     rtol: float
-    atol: float
+    atol: float | Callable[[int], float]
     device: str | None
 
 
@@ -99,6 +72,15 @@ class Setup:
         self._after_run: list[Callable[[], None]] = []
 
     # --- making state -------------------------------------------------------------------------
+    def needs(self, package: str, extra: str) -> Any:
+        """Import an optional package the case runs; when it is absent the case is skipped, naming the extra that installs it."""
+        import importlib
+
+        try:
+            return importlib.import_module(package)
+        except ImportError:
+            raise Unsupported(f"{package} is not installed: pip install -e \".[{extra}]\"") from None
+
     def host(self, fill: Any, shape: Sequence[int] | None = None, dtype: str | None = None) -> np.ndarray:
         """A NumPy array in host memory, filled with `fill`."""
         return np.full(self.shape if shape is None else tuple(shape), fill, dtype=dtype or self.dtype)
@@ -169,12 +151,13 @@ class Setup:
         after: Callable[[int], Any],
         label: str | None = None,
         rtol: float = 0.0,
-        atol: float = 0.0,
+        atol: float | Callable[[int], float] = 0.0,
         device: str | None = None,
     ) -> None:
         """After the body ran n times, `subject` (a variable, or a callable returning a tensor) holds after(n).
 
         It must live on `device` (default: the case's device), as a replica's copy lives on its own.
+        `atol` may depend on n (atol(n)): how far a state may drift from its reference can grow with the steps.
         """
         get = subject if callable(subject) and not hasattr(subject, "numpy") else (lambda: subject)
         name = label or getattr(subject, "name", "value").split(":")[0]
@@ -238,8 +221,9 @@ class Setup:
             if want.shape != got.shape and want.ndim != 0:
                 raise VerificationError(f"{expectation.label} {where} has shape {got.shape}, expected {want.shape}")
             want = np.broadcast_to(want, got.shape)
-            if not np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=expectation.atol):
-                diff = np.flatnonzero(~np.isclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=expectation.atol))
+            atol = expectation.atol(calls) if callable(expectation.atol) else expectation.atol
+            if not np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=atol):
+                diff = np.flatnonzero(~np.isclose(got.astype(np.float64), want.astype(np.float64), rtol=expectation.rtol, atol=atol))
                 first = int(diff[0])
                 at = f"row {first // got.shape[1]}, column {first % got.shape[1]}" if got.ndim == 2 else f"element {first}"
                 raise VerificationError(

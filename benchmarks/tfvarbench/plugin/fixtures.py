@@ -27,7 +27,18 @@ def mark_used(benchmark: Any, how: str) -> None:
 
 
 @pytest.fixture
-def measured_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, block: int, request: pytest.FixtureRequest) -> dict:
+def threads(request: pytest.FixtureRequest) -> int | None:
+    """The thread count the case runs at; a run over several counts parametrises this (plugin.params)."""
+    from .settings import THREADS
+
+    counts = request.config.stash.get(THREADS, [None])
+    return counts[0] if len(counts) == 1 else None
+
+
+@pytest.fixture
+def measured_case(
+    benchmark: Any, case: Any, device: str, size: str, dtype: str, block: int, threads: int | None, request: pytest.FixtureRequest
+) -> dict:
     """The case built on `device`, timed with the other cases of its batch, and verified; its record (also in benchmark.extra_info).
 
     A correctness run (--benchmark-disable, each case once) and a profiled one (--benchmark-cprofile,
@@ -74,7 +85,7 @@ def worker_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 
 
 @pytest.fixture
-def worker_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, block: int, worker_results: dict) -> dict:
+def worker_case(benchmark: Any, case: Any, device: str, size: str, dtype: str, block: int, threads: int | None, worker_results: dict) -> dict:
     """A multi-worker case: the chief worker's rounds, reported through the benchmark fixture."""
     from ..measure.run import worker_case as record_worker_case
 

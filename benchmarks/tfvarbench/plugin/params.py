@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from .state import BLOCKS, CHILD_BLOCK, PRESENT, PROFILE, SELECTED, block_of
+from .settings import CHILD_THREADS, THREADS
+from .state import BLOCKS, CHILD_BLOCK, PRESENT, PROFILE, SELECTED, block_of, threads_of
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -31,6 +32,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("cluster", family.clusters, ids=ids)
     blocks = metafunc.config.stash[BLOCKS]
     metafunc.parametrize("block", range(1, blocks + 1), ids=[f"block{n}" for n in range(1, blocks + 1)])
+    counts = metafunc.config.stash.get(THREADS, [None])
+    if len(counts) > 1:  # each count is a case of its own, timed in block processes of its own (plugin.runner)
+        metafunc.parametrize("threads", counts, ids=[f"threads{n}" for n in counts])
 
 
 def _named(config: pytest.Config, family: str, module: str) -> bool:
@@ -47,8 +51,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "case" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.benchmark(timer=synced_clock, disable_gc=True))
     child_block = config.stash.get(CHILD_BLOCK, None)
-    if child_block is not None:  # a block's process runs its own block (and block 1 anything unblocked)
-        keep = lambda item: block_of(item) == child_block or (block_of(item) is None and child_block == 1)  # noqa: E731
+    if child_block is not None:  # a block's process runs its own block (and block 1 anything unblocked) at its own thread count
+        child_threads = config.stash.get(CHILD_THREADS, None)
+        in_block = lambda item: block_of(item) == child_block or (block_of(item) is None and child_block == 1)  # noqa: E731
+        keep = lambda item: in_block(item) and threads_of(item) in (None, child_threads)  # noqa: E731
         others = [item for item in items if not keep(item)]
         if others:
             config.hook.pytest_deselected(items=others)

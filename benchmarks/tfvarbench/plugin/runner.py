@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from ..measure.blocks import BlockFailed, ReportWriter, merge_saved, run_blocks, write_json
-from .state import BLOCKS, CHILD_BLOCK, benchmark_session, block_of
+from ..measure.blocks import BlockFailed, ReportWriter, block_name, merge_saved, run_blocks, write_json
+from .settings import THREADS
+from .state import BLOCKS, CHILD_BLOCK, benchmark_session, block_of, threads_of
 
 __all__ = ["start_child"]
 
@@ -35,22 +36,27 @@ class _ChildReports:
 
 def start_child(config: pytest.Config, folder: Path, block: int) -> None:
     """In block `block`'s own process: report every test to the parent through `folder`."""
-    writer = ReportWriter(config, folder / f"block-{block}.reports")
+    writer = ReportWriter(config, folder / f"{block_name(block, config.getoption('tfvarbench_threads'))}.reports")
     config.pluginmanager.register(_ChildReports(writer), "tfvarbench-child-reports")
 
 
-def _blocks_to_run(session: pytest.Session) -> list[int]:
-    """The blocks this process must run in fresh processes, as their parent; [] when it runs its items itself.
+def _blocks_to_run(session: pytest.Session) -> list[tuple[int, int | None]]:
+    """The (block, thread count) processes this one must start, as their parent; [] when it runs its items itself.
 
     Only a selection holding benchmark cases is run in blocks (harness tests run in this process),
-    and only blocks that hold selected items are started; anything unblocked runs in block 1.
+    and only blocks that hold selected items are started; anything unblocked runs in block 1. A run
+    over several thread counts starts a process per block and count, even of a single block: a
+    process's pools are sized once, before TensorFlow starts.
     """
     config = session.config
-    if config.stash.get(BLOCKS, 1) == 1 or CHILD_BLOCK in config.stash or config.option.collectonly:
+    several = len(config.stash.get(THREADS, [None])) > 1
+    if (config.stash.get(BLOCKS, 1) == 1 and not several) or CHILD_BLOCK in config.stash or config.option.collectonly:
         return []
     if not any(block_of(item) is not None for item in session.items):
         return []
-    return sorted({block_of(item) or 1 for item in session.items})
+    counts = config.stash.get(THREADS, [None])
+    # Blocks in order, each block's counts in the order given: a count's blocks are spread over the run like the cases'.
+    return sorted({(block_of(item) or 1, threads_of(item)) for item in session.items}, key=lambda pair: (pair[0], counts.index(pair[1]) if pair[1] in counts else 0))
 
 
 def _writer(config: pytest.Config) -> Any:

@@ -8,7 +8,7 @@ import pytest
 
 from ..measure.cases import Profile
 
-__all__ = ["BLOCKS", "CHILD_BLOCK", "PRESENT", "PROFILE", "REPORT", "RESULTS", "SAVE_TAG", "SELECTED", "block_of", "benchmark_session", "runs_benchmarks"]
+__all__ = ["BLOCKS", "CHILD_BLOCK", "PRESENT", "PROFILE", "REPORT", "RESULTS", "SAVE_TAG", "SELECTED", "block_of", "benchmark_session", "runs_benchmarks", "threads_of"]
 
 SELECTED = pytest.StashKey[list]()  # the devices this run times on
 PRESENT = pytest.StashKey[list]()  # every device the runtime creates, named before it starts (measure.hardware)
@@ -28,6 +28,12 @@ def benchmark_session(config: pytest.Config) -> Any:
 def block_of(item: pytest.Item) -> int | None:
     callspec = getattr(item, "callspec", None)
     return callspec.params.get("block") if callspec is not None else None
+
+
+def threads_of(item: pytest.Item) -> int | None:
+    """The thread count the item runs at, when the run is over several (--threads 1,2); None otherwise."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("threads") if callspec is not None else None
 
 
 def runs_benchmarks(config: pytest.Config) -> bool:

@@ -66,7 +66,7 @@ class Overtake:
 
 @dataclass(frozen=True)
 class JobTable:
-    """A job at one dtype and replica/worker/parameter-server count (and table size): ways by sizes or rows touched, per group of tied devices."""
+    """A job at one dtype, replica/worker/parameter-server and thread count (and table size): ways by sizes or rows touched, per group of tied devices."""
     job: Job
     dtype: str
     replicas: int | None
@@ -77,6 +77,7 @@ class JobTable:
     table: str | None = None  # the size of the table, for a job on a table
     dense: tuple[RowCrossover, ...] = ()  # its ways against its dense way (`Job.against`), device named as its group
     ps: int | None = None  # parameter-server tasks of the cases' cluster
+    threads: int | None = None  # TensorFlow's thread pools, when the run set them (--threads)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _job_cases(job: Job, cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]
         for case in cases:
             if matches(case, selector):
                 key = (case["device_label"], _identity(case), case["dtype"], case["size"], case.get("replicas"), case.get("workers"),
-                       case.get("rows"), case.get("ps"))
+                       case.get("rows"), case.get("ps"), case.get("threads"))
                 kept.setdefault(key, case)
     return list(kept.values())
 
@@ -182,8 +183,8 @@ def _device_overtakes(table_rows: Sequence[Row], dtype: str, crossovers: Sequenc
 
 
 def _table_key(case: dict[str, Any]) -> tuple:
-    """The cases one table holds: a dtype, replica/worker count, for a case on a table its table size, and parameter-server count."""
-    return case["dtype"], case.get("replicas"), case.get("workers"), case["size"] if case.get("rows") else None, case.get("ps")
+    """The cases one table holds: a dtype, replica/worker count, for a case on a table its table size, parameter-server and thread count."""
+    return case["dtype"], case.get("replicas"), case.get("workers"), case["size"] if case.get("rows") else None, case.get("ps"), case.get("threads")
 
 
 def _dense(job: Job, groups: Sequence[DeviceGroup], key: tuple, found: Sequence[RowCrossover]) -> tuple[RowCrossover, ...]:
@@ -197,12 +198,12 @@ def _tables(job: Job, cases: Sequence[dict[str, Any]], devices: Sequence[str], f
             crossovers: Sequence[DeviceCrossover], row_crossovers: Sequence[RowCrossover]) -> list[JobTable]:
     mine = _job_cases(job, cases)
     show_mode = len({case.get("mode") for case in mine}) > 1
-    keys = {(case["device_label"], _identity(case), _table_key(case)[3]): model_key(case) for case in mine}
+    keys = {(case["device_label"], _identity(case), _table_key(case)[3::2]): model_key(case) for case in mine}  # table size, threads
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for case in mine:
         groups.setdefault(_table_key(case), []).append(case)
     out = []
-    for key in sorted(groups, key=lambda k: (k[0], k[4] or 0, k[2] or 0, k[1] or 0, size_key(k[3]) if k[3] else 0)):
+    for key in sorted(groups, key=lambda k: (k[0], k[4] or 0, k[2] or 0, k[1] or 0, size_key(k[3]) if k[3] else 0, k[5] or 0)):
         members = groups[key]
         order = {_column(case): (case.get("rows") or 0, size_key(case["size"])) for case in members}
         sizes = tuple(sorted(order, key=order.__getitem__))
@@ -218,14 +219,14 @@ def _tables(job: Job, cases: Sequence[dict[str, Any]], devices: Sequence[str], f
             else:
                 merged[home] = DeviceGroup((*merged[home].devices, device), merged[home].rows, merged[home].baseline)
         dense = _dense(job, merged, key, row_crossovers)
-        mine_keys = {k[:2]: v for k, v in keys.items() if k[2] == key[3]}
+        mine_keys = {k[:2]: v for k, v in keys.items() if k[2] == key[3::2]}
         overtakes = [o for group in merged for o in _way_overtakes(group, sizes, mine_keys, fits)  # a dense pair is said in `dense`
                      if not (dense and job.against and any(w.startswith(label_of(job.against)) for w in (o.faster, o.slower)))]
         overtakes += _device_overtakes(merged[0].rows, key[0], crossovers)
         if key[3]:  # on a table the cost is fitted in the bytes of the rows touched (one width, one dtype): said in rows
             per_row = members[0]["bytes"] / members[0]["rows"]
             overtakes = [replace(o, at_bytes=None, at_rows=o.at_bytes / per_row if o.at_bytes is not None else None) for o in overtakes]
-        out.append(JobTable(job, key[0], key[1], key[2], sizes, tuple(merged), tuple(overtakes), key[3], dense, key[4]))
+        out.append(JobTable(job, key[0], key[1], key[2], sizes, tuple(merged), tuple(overtakes), key[3], dense, key[4], key[5]))
     return out
 
 

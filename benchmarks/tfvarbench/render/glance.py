@@ -18,22 +18,22 @@ __all__ = ["TITLE", "chart_name", "charts", "markdown", "sections", "short"]
 TITLE = "What to use on this machine"
 
 
-def _group(replicas: int | None, workers: int | None, ps: int | None = None) -> str:
+def _group(replicas: int | None, workers: int | None, ps: int | None = None, threads: int | None = None) -> str:
     parts = ([f"{ps} ps"] if ps else []) + ([f"{workers} worker{'s' if workers != 1 else ''}"] if workers else [])
-    if replicas:
-        parts.append(f"{replicas} replica{'s' if replicas != 1 else ''}")
+    parts += [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((replicas, "replica"), (threads, "thread")) if n]
     return ", ".join(parts)
 
 
 def _title(table: JobTable, many_dtypes: bool) -> str:
-    extra = ([table.dtype] if many_dtypes else []) + ([_group(table.replicas, table.workers, table.ps)] if table.replicas or table.workers or table.ps else [])
+    group = _group(table.replicas, table.workers, table.ps, table.threads)
+    extra = ([table.dtype] if many_dtypes else []) + ([group] if group else [])
     extra += [f"{table.table} table, rows touched a call"] if table.table else []
     return table.job.title + (f" ({', '.join(extra)})" if extra else "")
 
 
 def chart_name(table: JobTable) -> str:
-    """The file of the table's chart: one per job, dtype and replica/worker/parameter-server count."""
-    counts = ((table.replicas, "r"), (table.ps, "ps"), (table.workers, "w"))
+    """The file of the table's chart: one per job, dtype and replica/worker/parameter-server/thread count."""
+    counts = ((table.replicas, "r"), (table.ps, "ps"), (table.workers, "w"), (table.threads, "t"))
     parts = [table.job.key, table.dtype] + [f"{n}{suffix}" for n, suffix in counts if n]
     parts += [table.table] if table.table else []
     return "glance-" + "-".join(parts) + ".png"
@@ -111,7 +111,8 @@ def _sizes(sizes: Sequence[str]) -> str:
 
 
 def _trap_where(trap: TrapFigure) -> str:
-    return f"{trap.rows} row{'s' if trap.rows != 1 else ''} of {trap.size}" if trap.rows else trap.size
+    where = f"{trap.rows} row{'s' if trap.rows != 1 else ''} of {trap.size}" if trap.rows else trap.size
+    return where + (f" at {trap.threads} thread{'s' if trap.threads != 1 else ''}" if trap.threads else "")
 
 
 def _verdict(trap: TrapFigure) -> str:
@@ -182,7 +183,7 @@ def _job_lines(result: Answer) -> list[tuple[tuple[str, str], str]]:
     """Per job, its fastest way where it beats the common idiom most: (the pair of ways, the line)."""
     found: dict[str, dict[tuple[str, str, str], list[tuple[float, str, tuple[str, ...]]]]] = {}
     for table in result.tables:
-        group_words = ", ".join(filter(None, [_group(table.replicas, table.workers, table.ps), f"{table.table} table" if table.table else ""]))
+        group_words = ", ".join(filter(None, [_group(table.replicas, table.workers, table.ps, table.threads), f"{table.table} table" if table.table else ""]))
         for group in table.groups:
             common = next((row for row in group.rows if row.common), None)
             for size, cell in (common.cells.items() if common else ()):

@@ -99,6 +99,15 @@ JOBS: tuple[Job, ...] = (
         ways=(("sparse", "embedding step", None, None),),
         common=("sparse", "embedding step", "tape + keras SGD.apply_gradients", "eager"),  # what a training loop calls
     ),
+    *(
+        Job(
+            f"optimizer_{key}", f"Take an optimizer step: {rule}",
+            # Keras 3, legacy and fused, eager / function / XLA, 1 or 100 variables, ranked together.
+            ways=(("optimizer", f"{rule} step", None, None),),
+            common=("optimizer", f"{rule} step", "Keras 3, 1 variable", "function"),  # what model.fit runs: Keras 3, traced
+        )
+        for key, rule in (("momentum", "SGD momentum"), ("adam", "Adam"), ("adamw", "AdamW"), ("adagrad", "Adagrad"), ("rmsprop", "RMSprop"))
+    ),
     Job(
         "host_copy", "Copy through the host",
         ways=(("assignment", "host round trip", None, None), ("assignment", "assign_add", None, None)),
@@ -120,6 +129,16 @@ TRAPS: tuple[tuple[str, Selector, Selector], ...] = (
        ("sparse", "embedding step", "tape + v.scatter_sub(IndexedSlices(lr * g.values, g.indices))", mode)) for mode in ("eager", "function", "xla")),
     ("repeated_rows", ("sparse", "scatter_add", "v.scatter_add(IndexedSlices(x, rows)), rows repeated", "eager"),
      ("sparse", "scatter_add", "v.scatter_add(IndexedSlices(x, rows))", "eager")),
+    # The optimizer's traps, each worded from its two ways (glance).
+    ("assign_sum", ("optimizer", "add to a variable", "v.assign(v + x)", None), ("optimizer", "add to a variable", "v.assign_add(x)", None)),
+    ("eager_optimizer", ("optimizer", "Adam step", "Keras 3, 1 variable", "eager"), ("optimizer", "Adam step", "Keras 3, 1 variable", "function")),
+    ("keras3_over_legacy", ("optimizer", "Adagrad step", "Keras 3, 1 variable", "function"),
+     ("optimizer", "Adagrad step", "tf_keras legacy, 1 variable", "function")),
+    ("keras3_over_fused", ("optimizer", "Adam step", "Keras 3, 1 variable", "function"),
+     ("optimizer", "Adam step", "fused raw op (ResourceApplyAdam), 1 variable", "function")),
+    ("many_variables", ("optimizer", "Adam step", "Keras 3, 100 variables", "function"), ("optimizer", "Adam step", "Keras 3, 1 variable", "function")),
+    ("many_variables", ("optimizer", "Adam step", "fused raw op (ResourceApplyAdam), 100 variables", "eager"),
+     ("optimizer", "Adam step", "fused raw op (ResourceApplyAdam), 1 variable", "eager")),
 )
 
 # Why a trap costs, in a few words, shown beside its factors (a trap without a note is shown without one).
@@ -130,6 +149,11 @@ TRAP_NOTES: dict[str, str] = {
     "read_value": "the default reads the value back; pass read_value=False when it is not used",
     "densify": "tf.convert_to_tensor(g) makes the IndexedSlices gradient a whole table of zeros but k rows",
     "repeated_rows": "the same k updates naming about k/2 rows, each repeat summed",
+    "assign_sum": "v + x reads the value into a new tensor before assign writes it back",
+    "eager_optimizer": "an eager step dispatches every slot update from Python",
+    "keras3_over_legacy": "the Keras 3 optimizer against tf_keras's legacy one (keras-team/keras#18279)",
+    "keras3_over_fused": "Keras 3 composes the rule from ops where ResourceApplyAdam is one kernel",
+    "many_variables": "the same parameters as 100 variables: a cost per variable",
 }
 
 

@@ -28,6 +28,7 @@ class TrapFigure:
     trace_count: int | None
     calls: int | None
     rows: int | None = None  # rows of a table touched per call, for a trap on a table
+    threads: int | None = None  # TensorFlow's thread pools, when the run set them (--threads)
 
 
 def label(case: dict[str, Any], show_mode: bool) -> str:
@@ -37,21 +38,21 @@ def label(case: dict[str, Any], show_mode: bool) -> str:
 
 
 def _where(case: dict[str, Any]) -> tuple:
-    """What makes the idiom and the way the same work: device, dtype, size and rows touched."""
-    return case["device_label"], case["dtype"], case["size"], case.get("rows")
+    """What makes the idiom and the way the same work: device, dtype, size, rows touched and thread count."""
+    return case["device_label"], case["dtype"], case["size"], case.get("rows"), case.get("threads")
 
 
 def traps(cases: Sequence[dict[str, Any]], devices: Sequence[str]) -> list[TrapFigure]:
-    """Every trap of TRAPS measured in these cases; a trap catalogued in several modes names its mode."""
+    """Every trap of TRAPS measured in these cases; a trap catalogued in several modes (or its two ways in two) names its mode."""
     figures = []
     for key, slow_sel, fast_sel in TRAPS:
-        show_mode = len({slow[3] for k, slow, _ in TRAPS if k == key}) > 1
+        show_mode = len({way[3] for k, slow, fast in TRAPS if k == key for way in (slow, fast)}) > 1  # eager against traced: say so
         pairs: dict[tuple, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
         for slow in (case for case in cases if matches(case, slow_sel)):
             fast = next((case for case in cases if matches(case, fast_sel) and _where(case) == _where(slow)), None)
             if fast is not None:
                 pairs.setdefault(_where(slow)[1:], []).append((slow, fast))
-        for (_, size, rows), found in sorted(pairs.items(), key=lambda item: (item[0][0], size_key(item[0][1]), item[0][2] or 0)):
+        for (_, size, rows, threads), found in sorted(pairs.items(), key=lambda item: (item[0][0], size_key(item[0][1]), item[0][2] or 0, item[0][3] or 0)):
             found.sort(key=lambda pair: devices.index(pair[0]["device_label"]))
             merged: list[list[tuple[dict[str, Any], dict[str, Any]]]] = []
             for slow, fast in found:
@@ -63,6 +64,6 @@ def traps(cases: Sequence[dict[str, Any]], devices: Sequence[str]) -> list[TrapF
                 figures.append(TrapFigure(
                     key, label(slow, show_mode), label(fast, show_mode), tuple(s["device_label"] for s, _ in group), size,
                     slow["median_s"] / fast["median_s"], tied(fast["median_s"], noise(fast), slow["median_s"], noise(slow)),
-                    slow.get("trace_count"), slow.get("calls"), rows,
+                    slow.get("trace_count"), slow.get("calls"), rows, threads,
                 ))
     return figures

@@ -56,6 +56,7 @@ class CaseIdentity(TypedDict):
     ps: NotRequired[Count | None]  # parameter-server tasks of the case's cluster
     workers: NotRequired[Count | None]
     rows: NotRequired[Count | None]  # rows of a table a call touches: the axis a table case's cost is fitted on
+    threads: NotRequired[Count | None]  # TensorFlow's thread pools when set (--threads); the same case at 1 and 2 threads is two cases
 
 
 IDENTITY: tuple[str, ...] = tuple(CaseIdentity.__annotations__)
@@ -142,14 +143,15 @@ def case_key(case: dict[str, Any]) -> tuple:
 
 
 def case_name(case: dict[str, Any]) -> str:
-    """The identity as thresholds match it by glob: family/case/size/dtype/device, then /Nr, /Nps and /Nw."""
+    """The identity as thresholds match it by glob: family/case/size/dtype/device, then /Nr, /Nps, /Nw, /Nrows and /Nt."""
     name = "/".join(str(case.get(part)) for part in ("family", "case", "size", "dtype", "device"))
     name += "".join(f"/{case[key]}{suffix}" for key, suffix in (("replicas", "r"), ("ps", "ps"), ("workers", "w")) if case.get(key))
-    return name + (f"/{case['rows']}rows" if case.get("rows") else "")
+    return name + (f"/{case['rows']}rows" if case.get("rows") else "") + (f"/{case['threads']}t" if case.get("threads") else "")
 
 
 def variant_label(case: dict[str, Any]) -> str:
-    """The variant as tables show it: replicated cases add their worker and replica counts, table cases their rows touched."""
+    """The variant as tables show it: replicated cases add their counts, table cases their rows touched, and a set thread count."""
     variant = case.get("variant") or ""
-    spread = [f"{case[key]} {key if case[key] != 1 or key == 'ps' else key[:-1]}" for key in ("ps", "workers", "replicas", "rows") if case.get(key)]
+    keys = ("ps", "workers", "replicas", "rows", "threads")
+    spread = [f"{case[key]} {key if case[key] != 1 or key == 'ps' else key[:-1]}" for key in keys if case.get(key)]
     return f"{variant} [{', '.join(spread)}]" if spread else variant
