@@ -9,4 +9,5 @@ pytest_plugins = [
     "tfvarbench.plugin.runner",
     "tfvarbench.plugin.fixtures",
     "tfvarbench.plugin.summary",
+    "tfvarbench.plugin.spent",
 ]

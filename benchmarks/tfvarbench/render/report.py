@@ -14,7 +14,7 @@ from typing import Any
 from ..analysis.model import Fit, fit_cost, model_key
 from ..runs import Run, RunError, atomic_dir, identity_of, pool
 from .document import Section, markdown
-from . import advice
+from . import advice, spent
 from .findings import bandwidth_table, cost_model_table, device_crossovers, fastest_table
 from .plots import caption
 from .recommend import Crossover, Recommendations, noise, recommend, tied
@@ -105,6 +105,8 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
     pages["fastest.md"] = fastest_table(cases)
     pages["cost-model.md"] = cost_model_table(fits)
     pages["bandwidth.md"] = bandwidth_table(cases)
+    if spent.sections(runs):  # runs that counted where their time went
+        pages["time.md"] = spent.sections(runs)
     images: dict[str, bytes] = {}
     if plots:
         from .plots import draw_all

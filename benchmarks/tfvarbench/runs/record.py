@@ -87,6 +87,9 @@ class CaseRecord(CaseIdentity):
     harness_s: NotRequired[Seconds]  # the timing loop's own cost per call in this process (an empty body)
     worker_core: NotRequired[Count | None]  # the core a worker of a pinned block kept to (None: every core)
     interleaved_with: NotRequired[Count]  # the other cases whose rounds took turns with this one's in its block
+    # Wall seconds of each phase of this case's measurement (build, first_call, calibrate, timing,
+    # verify, memory: measure/phases.py); runs saved before they were counted have none.
+    phase_s: NotRequired[dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]]]
 
 
 class SavedCase(CaseRecord, total=False):
