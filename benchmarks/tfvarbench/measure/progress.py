@@ -35,7 +35,8 @@ class Estimate:
         self.order = sorted(self.cases)
         self.clock = clock
         self.walls: list[float] = []  # seconds of each finished block
-        self.block: int | None = None
+        self.block: int | None = None  # the block running now
+        self.latest = 0  # the last block started
         self._reset()
 
     def _reset(self) -> None:
@@ -46,7 +47,7 @@ class Estimate:
         self.expected_s = 0.0  # the rounds every calibrated case of this block is timed for
 
     def start(self, block: int) -> None:
-        self.block = block
+        self.block = self.latest = block
         self._reset()
 
     def event(self, kind: str, seconds: float, expected_s: float = 0.0) -> None:
@@ -84,7 +85,7 @@ class Estimate:
         per_block = self._block_s()
         if per_block is None:
             return None
-        later = [block for block in self.order if self.block is not None and block > self.block]
+        later = [block for block in self.order if block > self.latest]
         current = max(0.0, per_block - (self.clock() - self.started)) if self.block is not None else 0.0
         return current + per_block * len(later)
 
