@@ -21,7 +21,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     ]
     metafunc.parametrize("device", placements)
     blocks = metafunc.config.stash[BLOCKS]
-    metafunc.parametrize("block", range(1, blocks + 1), ids=[f"block{n}" for n in range(1, blocks + 1)])
+    # A block's process makes only its own block's tests (same ids): the full profile's five blocks
+    # made and then deselected four fifths of its items in every process.
+    child_block = metafunc.config.stash.get(CHILD_BLOCK, None)
+    numbers = [child_block] if child_block is not None and 1 <= child_block <= blocks else range(1, blocks + 1)
+    metafunc.parametrize("block", numbers, ids=[f"block{n}" for n in numbers])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -38,3 +42,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if others:
             config.hook.pytest_deselected(items=others)
             items[:] = [item for item in items if keep(item)]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """What the profile leaves out to keep to its time, and the profile that runs it."""
+    profile = config.stash.get(PROFILE, None)
+    note = profile.left_out() if profile is not None else None
+    return [f"tfvarbench: {note}"] if note else None
