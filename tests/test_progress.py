@@ -88,5 +88,15 @@ def test_the_follower_reads_whole_lines_only(tmp_path: Path) -> None:
     assert (estimate.ready, estimate.done) == (1, 1)
 
 
+def test_a_run_of_some_blocks_names_them_as_the_run_does() -> None:
+    clock = Clock()
+    estimate = Estimate({2: 3}, clock, total=3)  # only block 2 of 3 selected
+    estimate.start(2)
+    assert estimate.line() == "block 2 of 3: 0 of 3 cases done, estimating the time left"
+    clock.now += 5.0
+    estimate.finish()
+    assert estimate.finished_line() == "block 2 of 3 took 5 s"
+
+
 def test_durations_read_as_words() -> None:
     assert [duration(s) for s in (0.4, 45, 380, 3900)] == ["0 s", "45 s", "6 min 20 s", "1 h 05 min"]

@@ -28,11 +28,12 @@ def duration(seconds: float) -> str:
 
 
 class Estimate:
-    """The state of a run of blocks, and its time left; `cases` is how many tests each block holds."""
+    """The state of a run of blocks, and its time left; `cases` is how many tests each block to run holds, of `total` blocks."""
 
-    def __init__(self, cases: Mapping[int, int], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, cases: Mapping[int, int], clock: Callable[[], float] = time.monotonic, total: int | None = None) -> None:
         self.cases = dict(cases)
         self.order = sorted(self.cases)
+        self.total = total or max(self.order, default=0)
         self.clock = clock
         self.walls: list[float] = []  # seconds of each finished block
         self.block: int | None = None  # the block running now
@@ -92,14 +93,12 @@ class Estimate:
     def finished_line(self) -> str:
         """What the last finished block took, and what the run has left."""
         left = self.left_s()
-        text = f"block {len(self.walls)} of {len(self.order)} took {duration(self.walls[-1])}"
+        text = f"block {self.latest} of {self.total} took {duration(self.walls[-1])}"
         return text + (f", about {duration(left)} left" if left and len(self.walls) < len(self.order) else "")
 
     def line(self) -> str:
-        total = len(self.order)
-        position = self.order.index(self.block) + 1 if self.block in self.order else len(self.walls)
         cases = self.cases.get(self.block or 0, 0)
-        text = f"block {position} of {total}: {self.done} of {cases} cases done"
+        text = f"block {self.block or self.latest} of {self.total}: {self.done} of {cases} cases done"
         if self.ready > self.done:
             text += f" ({self.ready} calibrated)"
         left = self.left_s()

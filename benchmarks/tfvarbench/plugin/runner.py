@@ -70,7 +70,7 @@ def _writer(config: pytest.Config) -> Any:
     return write
 
 
-def _progress(session: pytest.Session, blocks: list[int]) -> tuple[Estimate, ProgressLine]:
+def _progress(session: pytest.Session, blocks: list[int], total: int) -> tuple[Estimate, ProgressLine]:
     """The run's estimate, and its line: rewritten in place on a terminal, plain lines in a log or pipe."""
     counts = dict.fromkeys(blocks, 0)
     for item in session.items:
@@ -78,10 +78,10 @@ def _progress(session: pytest.Session, blocks: list[int]) -> tuple[Estimate, Pro
             counts[block_of(item) or 1] += 1
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
-        return Estimate(counts), ProgressLine(lambda text: print(text, end="", flush=True), terminal=False)
+        return Estimate(counts, total=total), ProgressLine(lambda text: print(text, end="", flush=True), terminal=False)
     terminal = bool(getattr(reporter, "isatty", False)) and reporter._tw.hasmarkup  # noqa: SLF001 (no public way to ask)
     prefix = "" if terminal else "tfvarbench: "
-    return Estimate(counts), ProgressLine(lambda text: reporter.write(text if text.startswith(("\r", "\n")) else prefix + text, flush=True), terminal)
+    return Estimate(counts, total=total), ProgressLine(lambda text: reporter.write(text if text.startswith(("\r", "\n")) else prefix + text, flush=True), terminal)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -96,7 +96,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     # This process times nothing itself: its pytest-benchmark session has nothing of its own to save.
     bench_session.save = bench_session.autosave = bench_session.json = None
     write = _writer(config)
-    progress = _progress(session, blocks)
+    progress = _progress(session, blocks, config.stash[BLOCKS])
     with tempfile.TemporaryDirectory(prefix="tfvarbench-blocks-") as folder:
         try:
             saved = run_blocks(session, blocks, config.stash[BLOCKS], Path(folder), write, progress)
