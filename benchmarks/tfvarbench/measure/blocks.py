@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .progress import Estimate, Follower, ProgressLine
 from .workers import log_tail
 
 __all__ = ["BlockFailed", "child_command", "merge_saved", "run_blocks", "ReportWriter", "write_json"]
@@ -118,6 +119,10 @@ class ReportWriter:
         self.handle.write(json.dumps(data) + "\n")
         self.handle.flush()
 
+    def progress(self, kind: str, seconds: float, expected_s: float = 0.0) -> None:
+        """A step inside a batch (a case calibrated, the passes done), for the parent's progress line."""
+        self._line({"progress": [kind, seconds, expected_s]})
+
     def close(self) -> None:
         self.handle.close()
 
@@ -132,6 +137,8 @@ def _replay(session: Any, path: Path) -> int:
         data = json.loads(line)
         if "warning" in data:
             _show_warning(hook, **data["warning"])
+            continue
+        if "progress" in data:  # the parent's progress line read it as it came (follow)
             continue
         report = hook.pytest_report_from_serializable(config=config, data=data)
         if isinstance(report.longrepr, list):  # a skip's (path, line, reason): JSON made the tuple a list
@@ -174,15 +181,26 @@ class _Terminated(BaseException):
     """SIGTERM reached the parent (a timeout, a cancelled CI job)."""
 
 
-def _wait(child: subprocess.Popen[bytes]) -> int:
-    """Wait for the child; on Ctrl-C or SIGTERM in the parent, stop the child first, then give up."""
+# How often the parent looks at a block's stream to update its progress line.
+POLL_S = 0.5
+
+
+def _wait(child: subprocess.Popen[bytes], follow: Follower | None = None, line: ProgressLine | None = None) -> int:
+    """Wait for the child, showing progress; on Ctrl-C or SIGTERM in the parent, stop the child first, then give up."""
 
     def terminated(signum: int, frame: Any) -> None:
         raise _Terminated
 
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
-        return child.wait()
+        while True:
+            try:
+                return child.wait(timeout=POLL_S if follow else None)
+            except subprocess.TimeoutExpired:
+                pass
+            if follow is not None and line is not None:
+                follow.read()
+                line.show(follow.estimate.line())
     except BaseException:
         _stop(child)
         raise
@@ -190,12 +208,15 @@ def _wait(child: subprocess.Popen[bytes]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_blocks(session: Any, blocks: Sequence[int], total: int, folder: Path, write: Any) -> list[Path]:
+def run_blocks(
+    session: Any, blocks: Sequence[int], total: int, folder: Path, write: Any, progress: tuple[Estimate, ProgressLine] | None = None
+) -> list[Path]:
     """Run the given blocks (of `total`) in fresh processes; return the JSON files of those that saved one.
 
-    `write` prints one line to the terminal. Raises BlockFailed when a child ended without running
-    the tests it was given, or when the session stopped early (-x, --maxfail): either way the run
-    is missing blocks.
+    `write` prints one line to the terminal. With `progress`, the line shows each block's progress
+    and the run's time left while it runs, and the estimate keeps each block's wall time. Raises
+    BlockFailed when a child ended without running the tests it was given, or when the session
+    stopped early (-x, --maxfail): either way the run is missing blocks.
     """
     args = list(session.config.invocation_params.args)
     cwd = session.config.invocation_params.dir
@@ -203,14 +224,23 @@ def run_blocks(session: Any, blocks: Sequence[int], total: int, folder: Path, wr
     for block in blocks:
         log = folder / f"block-{block}.log"
         write(f"block {block} of {total}, in a fresh process")
+        if progress is not None:
+            progress[0].start(block)
         with log.open("wb") as out:
             # A fixed hash seed: dict and set layouts, and so the order of work they drive, repeat from block to block.
             env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
             child = subprocess.Popen(child_command(args, block, folder), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             try:
-                code = _wait(child)
+                follow = Follower(folder / f"block-{block}.reports", progress[0]) if progress else None
+                code = _wait(child, follow, progress[1] if progress else None)
             except _Terminated:
                 raise SystemExit(128 + signal.SIGTERM) from None
+            finally:
+                if progress is not None:
+                    progress[1].end()
+                    progress[0].finish()
+        if progress is not None:
+            write(progress[0].finished_line())
         finished = _replay(session, folder / f"block-{block}.reports")
         # 5: the child selected no test; the parent only starts blocks that hold selected tests,
         # so that means the child saw a different selection (a plugin, the cache): not a run.
