@@ -171,7 +171,7 @@ def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float
     A case that fails (no kernel, a body that raises, a wrong state) fails alone: its outcome holds
     the error and the others go on. An interrupt stops the whole batch. `notify("ready", seconds
     it took, seconds its rounds will take)` follows each case's calibration, `notify("timed",
-    seconds)` the passes (a block's progress line, blocks.ReportWriter.progress).
+    seconds)` the passes (a block's progress line, stream.ReportWriter.progress).
     """
     notify = notify or (lambda *_: None)
     outcomes = [Outcome() for _ in specs]
