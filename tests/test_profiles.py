@@ -10,7 +10,10 @@ import pytest
 from tfvarbench.measure import PROFILES
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-FAMILIES = ("bench_assign", "bench_function", "bench_gradient", "bench_mirrored", "bench_multiworker", "bench_reference", "bench_stack")
+FAMILIES = (
+    "bench_assign", "bench_function", "bench_gradient", "bench_mirrored", "bench_multiworker", "bench_paramserver", "bench_reference",
+    "bench_sparse", "bench_stack",
+)
 
 
 def _family(module: str):
@@ -49,6 +52,15 @@ def test_full_keeps_every_variant_at_every_size_in_float32_and_three_sizes_of_th
     assert {dtype for _, _, dtype in assign} == {"float32", "float16", "float64", "int32"}
     assert {dtype for _, _, dtype in _grid(families["bench_gradient"], "full")} == {"float32"}
     assert not any(size == "16Mi" for _, size, _ in _grid(families["bench_multiworker"], "full"))
+
+
+def test_what_names_the_full_profile_runs_in_full_plus_too_and_not_in_quick(families: dict) -> None:
+    assert PROFILES["full+"].among(("full",)) and PROFILES["full"].among(("full",)) and not PROFILES["quick"].among(("full",))
+    assert not PROFILES["full"].among(("full+",))  # full+ runs more than full, not the other way round
+    sparse = families["bench_sparse"]
+    only_full = {case.name for case in sparse.cases if case.profiles == ("full",)}
+    assert only_full and only_full <= {name for name, _, _ in _grid(sparse, "full+")}
+    assert not only_full & {name for name, _, _ in _grid(sparse, "quick")}
 
 
 def test_the_workers_run_the_multiworker_familys_grid_and_nothing_no_test_reads(families: dict) -> None:
