@@ -19,7 +19,7 @@ from tfvarbench.render.findings import row_crossovers
 from tfvarbench.render.glance import markdown, short
 from tfvarbench.render.report import fits_of
 
-QUICK, FULL = PROFILES["quick"], PROFILES["full"]
+QUICK, FULL, WHOLE = PROFILES["quick"], PROFILES["full"], PROFILES["full+"]
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -54,7 +54,8 @@ def test_a_variant_on_rows_is_one_case_per_count_and_the_quick_profile_times_a_s
         ("add_1pct", "1%", None), ("add_1row", "1", ("full",)), ("add_10pct", "10%", ("full",))
     ]
     assert [(c.name, size) for c, size, _ in family.grid(QUICK)] == [("add_1pct", "1Mi")]  # 1Mi and up only
-    assert len(family.grid(FULL)) == 3 * 2 * 4  # counts x sizes 1Mi, 16Mi x dtypes
+    assert len(family.grid(WHOLE)) == 3 * 2 * 4  # counts x sizes 1Mi, 16Mi x dtypes
+    assert len(family.grid(FULL)) == 3 * 2  # full keeps to its time: float32 only outside the assignment family
     with pytest.raises(ValueError, match="two variants are named add_1pct"):
         family.case("scatter_add", "again", rows=("1%",))(add)
 
@@ -64,8 +65,10 @@ def test_the_sparse_grid_quick_and_full() -> None:
     assert len(quick) == 21 and {size for _, size, _ in quick} == {"1Mi"} and {dtype for *_, dtype in quick} == {"float32"}
     assert {c.name for c, *_ in quick} >= {"scatter_add_1row", "scatter_add_1pct", "scatter_add_10pct", "dense_assign_add_10pct",
                                            "embedding_densified_function_1pct", "scatter_update_repeated_10pct"}
+    whole = SPARSE.family.grid(WHOLE)
+    assert len(whole) == 61 * 2 * 2  # every way at every count; tables of 1Mi and 16Mi; float32 and float64
     full = SPARSE.family.grid(FULL)
-    assert len(full) == 61 * 2 * 2  # every way at every count; tables of 1Mi and 16Mi; float32 and float64
+    assert set(full) == {entry for entry in whole if entry[2] == "float32"}  # full leaves float64 to full+
 
 
 def test_row_indices_are_int64_on_a_gpu_where_int32_would_live_in_host_memory() -> None:

@@ -96,6 +96,15 @@ def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(ru
     assert len(ours) <= 12 and ours[-2] == f"saved run: {saved[0]}", ours
     assert ours[-1].startswith(f"report: {report / 'index.html'} (summary.md and ")
     assert "CPU:1 / CPU:0" not in result.stdout
+    # progress, as a CI log gets it (output to a pipe): plain lines, no carriage return or colour codes
+    assert "tfvarbench: block 1 of 2: 0 of 4 cases done, estimating the time left" in lines
+    assert any(re.fullmatch(r"tfvarbench: block 1 of 2 took \d+ s, about \d+ s left", line) for line in lines)
+    assert not any(c in result.stdout for c in "\r\x1b")
+    # where the time went: every case's phases, every block's process, and the report's table of both
+    assert all(bench["extra_info"]["phase_s"]["timing"] > 0 for bench in run["benchmarks"])
+    spans = run["machine_info"]["tfvarbench"]["time_spent"]["blocks"]
+    assert [span["block"] for span in spans] == [1, 2] and all(span["wall_s"] >= span["startup_s"] + span["tests_s"] for span in spans)
+    assert "| assignment | scalar |" in (report / "time.md").read_text()
 
     compare = subprocess.run(
         [sys.executable, "-m", "pytest_benchmark", "compare", str(saved[0])], capture_output=True, text=True, cwd=ROOT

@@ -136,3 +136,20 @@ def test_measure_counts_every_call_pytest_benchmark_makes(benchmark: Any) -> Non
     if not benchmark.disabled:
         assert timing.plan is not None and timing.plan.rounds >= 3
         assert len(benchmark.stats.stats.data) == timing.plan.rounds
+
+
+@pytest.mark.parametrize(
+    ("got", "want", "agrees"),
+    [
+        (np.array([1, 2], np.float32), np.array([1, 2], np.float64), True),
+        (np.array([1, 2], np.float32), np.array([1, 3], np.float32), False),
+        (np.array([np.nan]), np.array([np.nan]), False),  # a NaN is never the state a case should leave
+        (np.array([np.inf]), np.array([np.inf]), True),
+        (np.array([3], np.int32), np.array([3.0]), True),
+    ],
+)
+def test_an_exact_check_agrees_exactly_when_the_tolerant_one_would(got: np.ndarray, want: np.ndarray, agrees: bool) -> None:
+    from tfvarbench.measure.setup import _agrees
+
+    assert _agrees(got, want, 0.0, 0.0) is agrees
+    assert np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=0, atol=0) is agrees

@@ -19,11 +19,12 @@ import os
 import signal
 import subprocess
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .progress import Estimate, Follower, ProgressLine
+from .stream import ReportWriter, replay
 from .workers import log_tail
 
 __all__ = ["BlockFailed", "block_name", "child_command", "merge_saved", "run_blocks", "ReportWriter", "write_json"]
@@ -100,64 +101,6 @@ def write_json(target: Any, data: dict[str, Any]) -> None:
         temporary.unlink(missing_ok=True)
 
 
-class ReportWriter:
-    """The child's side: every test report, one JSON line each.
-
-    Collection reports are not passed on: the parent collected the same files itself and has
-    reported their errors once already.
-    """
-
-    def __init__(self, config: Any, path: Path) -> None:
-        self.config = config
-        self.handle = path.open("w", encoding="utf-8")
-
-    def write(self, report: Any) -> None:
-        data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
-        self._line(data)
-
-    def write_warning(self, warning: warnings.WarningMessage, when: str, nodeid: str) -> None:
-        """A warning the child recorded: the parent shows it in its own warnings summary."""
-        self._line({"warning": {"message": str(warning.message), "category": warning.category.__name__,
-                                "filename": warning.filename, "lineno": warning.lineno, "when": when, "nodeid": nodeid}})
-
-    def _line(self, data: dict[str, Any]) -> None:
-        self.handle.write(json.dumps(data) + "\n")
-        self.handle.flush()
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-def _replay(session: Any, path: Path) -> int:
-    """Feed a child's reports through the parent's hooks, as pytest-xdist does; return how many."""
-    config, hook = session.config, session.config.hook
-    if not path.exists():
-        return 0
-    count = 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        data = json.loads(line)
-        if "warning" in data:
-            _show_warning(hook, **data["warning"])
-            continue
-        report = hook.pytest_report_from_serializable(config=config, data=data)
-        if isinstance(report.longrepr, list):  # a skip's (path, line, reason): JSON made the tuple a list
-            report.longrepr = tuple(report.longrepr)
-        if report.when == "setup":
-            hook.pytest_runtest_logstart(nodeid=report.nodeid, location=report.location)
-        hook.pytest_runtest_logreport(report=report)
-        if report.when == "teardown":
-            hook.pytest_runtest_logfinish(nodeid=report.nodeid, location=report.location)
-            count += 1
-    return count
-
-
-def _show_warning(hook: Any, message: str, category: str, filename: str, lineno: int, when: str, nodeid: str) -> None:
-    """Show a child's warning as pytest shows its own: in the warnings summary (a warning never fails a run)."""
-    kind = type(category, (Warning,), {})  # the child's class may not import here; its name is what is shown
-    recorded = warnings.WarningMessage(kind(message), kind, filename, lineno)
-    hook.pytest_warning_recorded.call_historic(kwargs={"warning_message": recorded, "when": when, "nodeid": nodeid, "location": None})
-
-
 # How long a child may take to stop after being interrupted (it stops its worker groups) before it is killed.
 STOP_GRACE_S = 30.0
 
@@ -180,15 +123,26 @@ class _Terminated(BaseException):
     """SIGTERM reached the parent (a timeout, a cancelled CI job)."""
 
 
-def _wait(child: subprocess.Popen[bytes]) -> int:
-    """Wait for the child; on Ctrl-C or SIGTERM in the parent, stop the child first, then give up."""
+# How often the parent looks at a block's stream to update its progress line.
+POLL_S = 0.5
+
+
+def _wait(child: subprocess.Popen[bytes], follow: Follower | None = None, line: ProgressLine | None = None) -> int:
+    """Wait for the child, showing progress; on Ctrl-C or SIGTERM in the parent, stop the child first, then give up."""
 
     def terminated(signum: int, frame: Any) -> None:
         raise _Terminated
 
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
-        return child.wait()
+        while True:
+            try:
+                return child.wait(timeout=POLL_S if follow else None)
+            except subprocess.TimeoutExpired:
+                pass
+            if follow is not None and line is not None:
+                follow.read()
+                line.show(follow.estimate.line())
     except BaseException:
         _stop(child)
         raise
@@ -196,12 +150,16 @@ def _wait(child: subprocess.Popen[bytes]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_blocks(session: Any, blocks: Sequence[int | tuple[int, int | None]], total: int, folder: Path, write: Any) -> list[Path]:
+def run_blocks(
+    session: Any, blocks: Sequence[int | tuple[int, int | None]], total: int, folder: Path, write: Any,
+    progress: tuple[Estimate, ProgressLine] | None = None,
+) -> list[Path]:
     """Run the given blocks (of `total`; or (block, thread count) pairs) in fresh processes; return the JSON files of those that saved one.
 
-    `write` prints one line to the terminal. Raises BlockFailed when a child ended without running
-    the tests it was given, or when the session stopped early (-x, --maxfail): either way the run
-    is missing blocks.
+    `write` prints one line to the terminal. With `progress`, the line shows each block's progress
+    and the run's time left while it runs, and the estimate keeps each block's wall time. Raises
+    BlockFailed when a child ended without running the tests it was given, or when the session
+    stopped early (-x, --maxfail): either way the run is missing blocks.
     """
     args = list(session.config.invocation_params.args)
     cwd = session.config.invocation_params.dir
@@ -211,15 +169,24 @@ def run_blocks(session: Any, blocks: Sequence[int | tuple[int, int | None]], tot
         name = block_name(block, threads)
         log = folder / f"{name}.log"
         write(f"block {block} of {total}, in a fresh process" + (f" with {threads} threads" if threads is not None else ""))
+        if progress is not None:
+            progress[0].start(block)
         with log.open("wb") as out:
             # A fixed hash seed: dict and set layouts, and so the order of work they drive, repeat from block to block.
             env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
             child = subprocess.Popen(child_command(args, block, folder, threads), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             try:
-                code = _wait(child)
+                follow = Follower(folder / f"{name}.reports", progress[0]) if progress else None
+                code = _wait(child, follow, progress[1] if progress else None)
             except _Terminated:
                 raise SystemExit(128 + signal.SIGTERM) from None
-        finished = _replay(session, folder / f"{name}.reports")
+            finally:
+                if progress is not None:
+                    progress[1].end()
+                    progress[0].finish()
+        if progress is not None:
+            write(progress[0].finished_line())
+        finished = replay(session, folder / f"{name}.reports")
         # 5: the child selected no test; the parent only starts blocks that hold selected tests,
         # so that means the child saw a different selection (a plugin, the cache): not a run.
         if code < 0:  # killed: by the OOM killer, a user, a CI runner's limit

@@ -10,8 +10,8 @@ every reader reads.
 from __future__ import annotations
 
 import dataclasses
-import math
 import statistics
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -20,9 +20,11 @@ from ..runs import CaseRecord, make_record
 from .cases import Case, Profile
 from .devices import kind
 from .memory import DevicePeak, rss_bytes
+from .phases import Phases, shares
 from .rounds import Slot, hand_over, loop_cost, measure, on_shallow_stack, run_passes
+from .settings import thread_count
 from .setup import Setup, Unsupported, VerificationError
-from .timing import Budget, Plan, calibrate, sync_cost, synced_clock, timed_once
+from .timing import Plan, budget_of, calibrate, passes, sync_cost, synced_clock, timed_once
 
 __all__ = ["Outcome", "Spec", "deliver", "passes", "run_batch", "run_case", "worker_case"]
 
@@ -59,6 +61,7 @@ class _Placed:
     work: Any
     peak_device_bytes: int | None
     rss_growth_bytes: int
+    phases: Phases
 
 
 def _unsupported(error: Exception, case: Case, device: str, dtype: str) -> Unsupported | None:
@@ -71,36 +74,36 @@ def _unsupported(error: Exception, case: Case, device: str, dtype: str) -> Unsup
     return None
 
 
-def _budget(profile: Profile) -> Budget:
-    # A floor on rounds above the usual cap (--benchmark-min-rounds) raises the cap with it.
-    return Budget(round_s=profile.round_s, case_s=profile.case_s, min_rounds=profile.min_rounds, max_rounds=max(Budget.max_rounds, profile.min_rounds))
-
-
-def passes(profile: Profile) -> int:
-    """Timed passes of a batch: every case gets this many rounds (the profile's time over its round length, at least its floor)."""
-    budget = _budget(profile)
-    return min(budget.max_rounds, max(budget.min_rounds, math.ceil(budget.case_s / budget.round_s)))
-
-
-def _place(spec: Spec, profile: Profile, work: Callable[[Setup, Any], Any]) -> _Placed:
-    """Build the case on its device and run work(setup, body) there, on a shallow stack; memory measured around both.
+def _place(spec: Spec, profile: Profile, work: Callable[[Setup, Any, Phases], Any]) -> _Placed:
+    """Build the case on its device and run work(setup, body, phases) there, on a shallow stack; memory measured around both.
 
     Raises Unsupported when the device has no kernel for the op and dtype.
     """
     import tensorflow as tf
 
-    setup = Setup(spec.device, spec.dtype, spec.size, profile, spec.case.rows)
-    peak = DevicePeak(setup.device)  # a replicated case ("CPU:0+CPU:1") is placed and labelled by its first device
-    rss_before = rss_bytes()
-    peak.start()
+    phases = Phases()
+    with phases.phase("build"):
+        setup = Setup(spec.device, spec.dtype, spec.size, profile, spec.case.rows)
+    with phases.phase("memory"):
+        peak = DevicePeak(setup.device)  # a replicated case ("CPU:0+CPU:1") is placed and labelled by its first device
+        rss_before = rss_bytes()
+        peak.start()
+
+    def build_then_work() -> Any:
+        with phases.phase("build"):
+            body = spec.case.build(setup)
+        return work(setup, body, phases)
+
     try:
-        done = on_shallow_stack(lambda: work(setup, spec.case.build(setup)), setup.device)
+        done = on_shallow_stack(build_then_work, setup.device)
     except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
         unsupported = _unsupported(error, spec.case, setup.device, spec.dtype)
         if unsupported is None:
             raise
         raise unsupported from None
-    return _Placed(setup, done, peak.peak(), rss_bytes() - rss_before)
+    with phases.phase("memory"):
+        device_peak, rss_growth = peak.peak(), rss_bytes() - rss_before
+    return _Placed(setup, done, device_peak, rss_growth, phases)
 
 
 def _record(case: Case, device: str, size: str, dtype: str, block: int, median: float | None, **measured: Any) -> CaseRecord:
@@ -113,23 +116,16 @@ def _record(case: Case, device: str, size: str, dtype: str, block: int, median: 
 def _verified_record(spec: Spec, placed: _Placed, first_call_s: float, plan: Plan | None, calls: int, result: Any, median: float | None, profile: Profile, **extra: Any) -> CaseRecord:
     """Verify what the case left after `calls` calls (raises VerificationError), then write its record."""
     setup = placed.setup
-    setup.verify(calls, result)
+    with placed.phases.phase("verify"):
+        setup.verify(calls, result)
     return _record(
         spec.case, setup.device, spec.size, spec.dtype, spec.block, median,
         elements=setup.elements, bytes=setup.bytes, first_call_s=first_call_s,
         peak_device_bytes=placed.peak_device_bytes, rss_growth_bytes=placed.rss_growth_bytes, calls=calls,
         iterations=plan.iterations if plan else None, rounds=plan.rounds if plan else None,
         sync_s=plan.sync_s if plan else None, sync_fraction=plan.sync_fraction if plan else None,
-        profile=profile.name, gc="off", stack="fresh thread, 2 frames", harness_s=loop_cost(), **_threads(), **extra, **setup.info,
+        profile=profile.name, gc="off", stack="fresh thread, 2 frames", harness_s=loop_cost(), phase_s=placed.phases.rounded(), **thread_count(), **extra, **setup.info,
     )
-
-
-def _threads() -> dict[str, int]:
-    """The thread count this process's pools were sized to (--threads), part of the case's identity; {} for TensorFlow's default."""
-    import tensorflow as tf
-
-    count = tf.config.threading.get_intra_op_parallelism_threads()
-    return {"threads": count} if count else {}
 
 
 def run_case(
@@ -142,10 +138,12 @@ def run_case(
     """
     spec = Spec(case, device, size, dtype, block)
 
-    def build_and_time(setup: Setup, body: Callable[[], Any]) -> tuple[float, Any]:
+    def build_and_time(setup: Setup, body: Callable[[], Any], phases: Phases) -> tuple[float, Any]:
         # The first call is timed on its own: it pays kernel selection, tracing or XLA compilation.
-        first_call_s, _ = timed_once(body)
-        return first_call_s, measure(benchmark, body, _budget(profile), setup.device)
+        with phases.phase("first_call"):
+            first_call_s, _ = timed_once(body)
+        with phases.phase("timing"):  # calibration included: measure() plans and times in one
+            return first_call_s, measure(benchmark, body, budget_of(profile), setup.device)
 
     placed = _place(spec, profile, build_and_time)
     first_call_s, timing = placed.work
@@ -158,36 +156,46 @@ def run_case(
 
 def _prepare(spec: Spec, profile: Profile, clock: Callable[[], float]) -> _Placed:
     """Build the case, time its first call and calibrate it; work = (body, first call seconds, plan)."""
-
-    def first_and_calibrate(setup: Setup, body: Callable[[], Any]) -> tuple[Callable[[], Any], float, Plan]:
-        first_call_s, _ = timed_once(body, clock)
-        sync_s = sync_cost() if clock is synced_clock else 0.0  # a plain clock waits for nothing
-        return body, first_call_s, calibrate(body, _budget(profile), sync_s, clock, first_call_s=first_call_s)
+    def first_and_calibrate(setup: Setup, body: Callable[[], Any], phases: Phases) -> tuple[Callable[[], Any], float, Plan]:
+        with phases.phase("first_call"):
+            first_call_s, _ = timed_once(body, clock)
+        with phases.phase("calibrate"):
+            sync_s = sync_cost() if clock is synced_clock else 0.0  # a plain clock waits for nothing
+            return body, first_call_s, calibrate(body, budget_of(profile), sync_s, clock, first_call_s=first_call_s)
 
     return _place(spec, profile, first_and_calibrate)
 
 
-def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float] = synced_clock) -> list[Outcome]:
+def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float] = synced_clock, notify: Callable[..., None] | None = None) -> list[Outcome]:
     """Time `specs` together: build and calibrate each in turn, time them all in passes, verify each.
 
     `clock` is the synced clock unless every body waits for its own work (a parameter-server
     coordinator's schedule-and-join does, and there a device sync would wait on every server).
-
     A case that fails (no kernel, a body that raises, a wrong state) fails alone: its outcome holds
-    the error and the others go on. An interrupt stops the whole batch.
+    the error and the others go on. An interrupt stops the whole batch. `notify("ready", seconds
+    it took, seconds its rounds will take)` follows each case's calibration, `notify("timed",
+    seconds)` the passes (a block's progress line, stream.ReportWriter.progress).
     """
+    notify = notify or (lambda *_: None)
     outcomes = [Outcome() for _ in specs]
     ready: list[tuple[int, _Placed, Callable[[], Any], float, Plan]] = []  # index, placed case, body, first call, plan
     for index, spec in enumerate(specs):
         try:
             placed = _prepare(spec, profile, clock)
             ready.append((index, placed, *placed.work))
+            notify("ready", sum(placed.phases.seconds.values()), (passes(profile) + 1) * placed.work[2].round_s)
         except Exception as error:  # noqa: BLE001 (the case's test reports it)
             outcomes[index].error = error
+            notify("ready", 0.0, 0.0)
     rounds = passes(profile)
     # One warm-up round each: calibration ran every body already; this one brings it back into the caches after the others.
     slots = [Slot(body, plan.iterations, 1, placed.setup.device) for _, placed, body, _, plan in ready]
+    started = time.perf_counter()
     run_passes(slots, rounds, clock)
+    spent = shares(time.perf_counter() - started, [sum(slot.data) * slot.iterations for slot in slots])
+    for (_, placed, *_), share in zip(ready, spent):
+        placed.phases.add("timing", share)
+    notify("timed", sum(spent))
     for (index, placed, _, first_call_s, plan), slot in zip(ready, slots):
         outcome = outcomes[index]
         if slot.error is not None:
@@ -237,7 +245,7 @@ def worker_case(benchmark: Any, case: Case, size: str, dtype: str, block: int, p
         case, chief["device"], size, dtype, block, median_of(chief),
         elements=chief["elements"], bytes=chief["bytes"], first_call_s=chief["first_call_s"], calls=chief["calls"],
         iterations=chief.get("iterations"), rounds=chief.get("rounds"),
-        worker_medians_s=[median_of(entry) for entry in entries], **chief["info"],
+        worker_medians_s=[median_of(entry) for entry in entries], **({"phase_s": chief["phase_s"]} if "phase_s" in chief else {}), **chief["info"],
     )
     if chief.get("data") and not benchmark.disabled:
         hand_over(benchmark, chief["data"], chief["iterations"])

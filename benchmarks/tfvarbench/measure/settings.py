@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["apply", "keep_to", "release_affinity", "worker_core"]
+__all__ = ["apply", "keep_to", "release_affinity", "thread_count", "worker_core"]
 
 
 def apply(threads: int | None, pin: bool) -> dict[str, Any]:
@@ -57,3 +57,11 @@ def keep_to(core: int | None) -> None:
         release_affinity()
     elif hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
+
+
+def thread_count() -> dict[str, int]:
+    """The thread count this process's pools were sized to (--threads), part of the case's identity; {} for TensorFlow's default."""
+    import tensorflow as tf
+
+    count = tf.config.threading.get_intra_op_parallelism_threads()
+    return {"threads": count} if count else {}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Budget", "Plan", "Timing", "calibrate", "pedantic_calls", "sync_cost", "synced_clock", "timed_once"]
+__all__ = ["Budget", "Plan", "Timing", "budget_of", "calibrate", "passes", "pedantic_calls", "sync_cost", "synced_clock", "timed_once"]
 
 
 def _sync() -> None:
@@ -38,6 +38,18 @@ class Budget:
     min_rounds: int = 15
     max_rounds: int = 1000
     max_sync_fraction: float = 0.01
+
+
+def budget_of(profile: Any) -> Budget:
+    """The budget of a case under `profile` (a measure.cases.Profile: round and case seconds, a floor on rounds)."""
+    # A floor on rounds above the usual cap (--benchmark-min-rounds) raises the cap with it.
+    return Budget(round_s=profile.round_s, case_s=profile.case_s, min_rounds=profile.min_rounds, max_rounds=max(Budget.max_rounds, profile.min_rounds))
+
+
+def passes(profile: Any) -> int:
+    """Timed passes of a batch: every case gets this many rounds (the profile's time over its round length, at least its floor)."""
+    budget = budget_of(profile)
+    return min(budget.max_rounds, max(budget.min_rounds, math.ceil(budget.case_s / budget.round_s)))
 
 
 @dataclass(frozen=True)

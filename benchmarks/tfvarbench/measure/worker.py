@@ -21,6 +21,7 @@ import json
 import math
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from .settings import keep_to
 from .strategies import use_worker_strategy
 from .rounds import Slot, run_passes
 from .run import passes
+from .phases import Phases, shares
 from .timing import timed_once
 from .worker_sync import WorkerSync
 
@@ -84,7 +86,7 @@ def main(
     spec.loader.exec_module(module)
     profile = PROFILES[profile_name]
     results: list[dict[str, Any]] = []
-    ready: list[tuple[Setup, dict[str, Any], Slot]] = []
+    ready: list[tuple[Setup, dict[str, Any], Slot, Phases]] = []
     gc.disable()  # as in every timed loop of the suite: no round pays a collection
     timed = mode == "timed"
 
@@ -105,29 +107,39 @@ def main(
     # (as a block's own cases are: rounds.run_passes), then each is verified; every worker walks the
     # same order, so their collectives pair up.
     for case, size, dtype in module.family.grid(profile):
-        setup = Setup(device, dtype, size, profile, case.rows)
+        phases = Phases()
         entry: dict[str, Any] = {"case": case.name, "size": size, "dtype": dtype, "block": int(block), "device": label or device, "error": None, "calls": 1}
         try:
-            body = case.build(setup)
-            entry["first_call_s"], result = timed_once(body, sync.clock)
-            iterations, calls = _plan(strategy, body, profile, sync.clock) if timed else (0, 0)
+            with phases.phase("build"):
+                setup = Setup(device, dtype, size, profile, case.rows)
+                body = case.build(setup)
+            with phases.phase("first_call"):
+                entry["first_call_s"], result = timed_once(body, sync.clock)
+            with phases.phase("calibrate"):
+                iterations, calls = _plan(strategy, body, profile, sync.clock) if timed else (0, 0)
         except Exception as error:  # noqa: BLE001 (anything a case raises fails it, named)
             fail(entry, error)
         entry["calls"] += calls
-        ready.append((setup, entry, Slot(body, iterations, 1, result=result)))
+        ready.append((setup, entry, Slot(body, iterations, 1, result=result), phases))
     if timed:
         rounds = passes(profile)
+        slots = [slot for _, _, slot, _ in ready]
+        started = time.perf_counter()
         try:
-            run_passes([slot for _, _, slot in ready], rounds, sync.clock, fail_fast=True)
+            run_passes(slots, rounds, sync.clock, fail_fast=True)
         except Exception as error:  # noqa: BLE001
-            fail(next(entry for _, entry, slot in ready if slot.error is not None), error)
-    for setup, entry, slot in ready:
+            fail(next(entry for _, entry, slot, _ in ready if slot.error is not None), error)
+        for (*_, phases), share in zip(ready, shares(time.perf_counter() - started, [sum(s.data) * s.iterations for s in slots])):
+            phases.add("timing", share)
+    for setup, entry, slot, phases in ready:
         try:
             result = slot.result
             if timed:
                 result = slot.body()  # one more call, in lockstep, for a result to check
                 entry.update(data=slot.data, iterations=slot.iterations, rounds=rounds, calls=entry["calls"] + slot.calls + 1)
-            setup.verify(entry["calls"], result)
+            with phases.phase("verify"):
+                setup.verify(entry["calls"], result)
+            entry["phase_s"] = phases.rounded()
             setup.info.update(sync=WorkerSync.method, gc="off", stack="fresh thread, 2 frames", worker_core=core)
             entry.update(info=setup.info, bytes=setup.bytes, elements=setup.elements)
         except VerificationError as error:  # checked after the case's last collective: still in step

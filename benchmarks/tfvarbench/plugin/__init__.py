@@ -10,4 +10,5 @@ pytest_plugins = [
     "tfvarbench.plugin.fixtures",
     "tfvarbench.plugin.clusters",
     "tfvarbench.plugin.summary",
+    "tfvarbench.plugin.spent",
 ]

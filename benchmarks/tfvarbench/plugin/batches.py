@@ -13,7 +13,7 @@ import pytest
 
 from ..measure.run import Outcome, Spec, run_batch
 from ..runs import SIZES
-from .state import PROFILE
+from .state import PROFILE, PROGRESS
 
 __all__ = ["BATCH_BYTES", "outcome_for"]
 
@@ -66,5 +66,6 @@ def outcome_for(request: pytest.FixtureRequest) -> Outcome:
         # A test run again (a rerun plugin) after its batch was timed is timed again, alone.
         batch = [item] if item.nodeid in timed else [m for m in config.stash[_BATCHES].get(item.nodeid, [item]) if m.nodeid not in timed]
         timed.update(member.nodeid for member in batch)
-        outcomes.update(zip([member.nodeid for member in batch], run_batch([_spec(m) for m in batch], config.stash[PROFILE])))
+        specs = [_spec(member) for member in batch]
+        outcomes.update(zip([member.nodeid for member in batch], run_batch(specs, config.stash[PROFILE], notify=config.stash.get(PROGRESS, None))))
     return outcomes.pop(item.nodeid)

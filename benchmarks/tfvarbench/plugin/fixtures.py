@@ -1,12 +1,13 @@
 """The fixtures a family's test asks for: `measured_case` (timed here) and `worker_case` (timed in worker processes)."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from ..measure.setup import Unsupported
-from .state import CHILD_BLOCK, PROFILE, SELECTED, benchmark_session
+from .state import CHILD_BLOCK, PROFILE, SELECTED, WORKERS_S, benchmark_session
 
 # A worker group that has not finished by then is killed and its cases fail with its log tail.
 WORKER_TIMEOUT_S = 600.0
@@ -67,7 +68,9 @@ def worker_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     from ..measure.workers import PortsUnavailable, WorkerFailed, WorkerGroup
 
     config = request.config
-    module = config.rootpath / "benchmarks" / "bench_mirrored.py"
+    # The multi-worker family's own module, so the workers run its grid (float32 only), not the
+    # mirrored family's (float32 and float64 in the full profile: half of it read by no test).
+    module = config.rootpath / "benchmarks" / "bench_multiworker.py"
     timed = not benchmark_session(config).disabled  # under --benchmark-disable, each case runs once
     gpus = [name for name in config.stash[SELECTED] if name.startswith("GPU:")]
     group = WorkerGroup(
@@ -75,12 +78,15 @@ def worker_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         config.stash.get(CHILD_BLOCK, 1), gpus,
     )
     request.addfinalizer(group.stop)
+    started = time.perf_counter()
     try:
         per_worker = group.run()
     except PortsUnavailable as error:
         return {"skip": str(error)}
     except WorkerFailed as error:
         return {"failed": str(error)}
+    finally:
+        config.stash[WORKERS_S] = time.perf_counter() - started
     return {"workers": per_worker}
 
 

@@ -18,9 +18,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(f"{metafunc.module.__name__} asks for 'case' but defines no module-level `family`")
     grid = [pytest.param(case, size, dtype, id=f"{case.name}-{size}-{dtype}") for case, size, dtype in family.grid(metafunc.config.stash[PROFILE])]
     metafunc.parametrize(("case", "size", "dtype"), grid)
-    profile = metafunc.config.stash[PROFILE].name
+    profile = metafunc.config.stash[PROFILE]
     elsewhere = None
-    if family.profiles and profile not in family.profiles and not _named(metafunc.config, family.name, metafunc.module.__file__):
+    if family.profiles and not profile.among(family.profiles) and not _named(metafunc.config, family.name, metafunc.module.__file__):
         elsewhere = f"the {family.name} family runs in --profile {' or '.join(family.profiles)}, or when selected by name (-k {family.name})"
     placements = [
         pytest.param(device, id=device, marks=[pytest.mark.skip(reason=reason or elsewhere)] if reason or elsewhere else [])
@@ -31,7 +31,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         ids = [f"{ps}ps-{workers}w" for ps, workers in family.clusters]
         metafunc.parametrize("cluster", family.clusters, ids=ids)
     blocks = metafunc.config.stash[BLOCKS]
-    metafunc.parametrize("block", range(1, blocks + 1), ids=[f"block{n}" for n in range(1, blocks + 1)])
+    # A block's process makes only its own block's tests (same ids): the full profile's five blocks
+    # made and then deselected four fifths of its items in every process.
+    child_block = metafunc.config.stash.get(CHILD_BLOCK, None)
+    numbers = [child_block] if child_block is not None and 1 <= child_block <= blocks else range(1, blocks + 1)
+    metafunc.parametrize("block", numbers, ids=[f"block{n}" for n in numbers])
     counts = metafunc.config.stash.get(THREADS, [None])
     if len(counts) > 1:  # each count is a case of its own, timed in block processes of its own (plugin.runner)
         metafunc.parametrize("threads", counts, ids=[f"threads{n}" for n in counts])
@@ -59,3 +63,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if others:
             config.hook.pytest_deselected(items=others)
             items[:] = [item for item in items if keep(item)]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """What the profile leaves out to keep to its time, and the profile that runs it."""
+    profile = config.stash.get(PROFILE, None)
+    note = profile.left_out() if profile is not None else None
+    return [f"tfvarbench: {note}"] if note else None

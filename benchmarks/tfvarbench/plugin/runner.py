@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from ..measure.blocks import BlockFailed, ReportWriter, block_name, merge_saved, run_blocks, write_json
+from ..measure.progress import Estimate, ProgressLine
 from .settings import THREADS
-from .state import BLOCKS, CHILD_BLOCK, benchmark_session, block_of, threads_of
+from .spent import block_spans
+from .state import BLOCKS, CHILD_BLOCK, PROGRESS, benchmark_session, block_of, threads_of
 
 __all__ = ["start_child"]
 
@@ -38,6 +40,7 @@ def start_child(config: pytest.Config, folder: Path, block: int) -> None:
     """In block `block`'s own process: report every test to the parent through `folder`."""
     writer = ReportWriter(config, folder / f"{block_name(block, config.getoption('tfvarbench_threads'))}.reports")
     config.pluginmanager.register(_ChildReports(writer), "tfvarbench-child-reports")
+    config.stash[PROGRESS] = writer.progress  # a batch's steps, for the parent's progress line
 
 
 def _blocks_to_run(session: pytest.Session) -> list[tuple[int, int | None]]:
@@ -76,6 +79,20 @@ def _writer(config: pytest.Config) -> Any:
     return write
 
 
+def _progress(session: pytest.Session, blocks: list[int], total: int) -> tuple[Estimate, ProgressLine]:
+    """The run's estimate, and its line: rewritten in place on a terminal, plain lines in a log or pipe."""
+    counts = dict.fromkeys(blocks, 0)
+    for item in session.items:
+        if (block_of(item) or 1) in counts:
+            counts[block_of(item) or 1] += 1
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return Estimate(counts, total=total), ProgressLine(lambda text: print(text, end="", flush=True), terminal=False)
+    terminal = bool(getattr(reporter, "isatty", False)) and reporter._tw.hasmarkup  # noqa: SLF001 (no public way to ask)
+    prefix = "" if terminal else "tfvarbench: "
+    return Estimate(counts, total=total), ProgressLine(lambda text: reporter.write(text if text.startswith(("\r", "\n")) else prefix + text, flush=True), terminal)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> bool | None:
     """The parent of a run in blocks runs each block in a fresh process, then saves their merged run."""
@@ -88,14 +105,17 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     # This process times nothing itself: its pytest-benchmark session has nothing of its own to save.
     bench_session.save = bench_session.autosave = bench_session.json = None
     write = _writer(config)
+    progress = _progress(session, blocks, config.stash[BLOCKS])
     with tempfile.TemporaryDirectory(prefix="tfvarbench-blocks-") as folder:
         try:
-            saved = run_blocks(session, blocks, config.stash[BLOCKS], Path(folder), write)
+            saved = run_blocks(session, blocks, config.stash[BLOCKS], Path(folder), write, progress)
         except BlockFailed as error:  # a run missing a block would be half a run: save nothing
             write(f"nothing saved: {error}", red=True)
             session.testsfailed += 1
             return True
         merged = merge_saved(saved)
+        if merged is not None:
+            merged["machine_info"].setdefault("tfvarbench", {})["time_spent"] = {"blocks": block_spans(Path(folder), blocks, progress[0].walls)}
     if merged is None:
         return True
     if _asked_for_tables(config):  # otherwise the run ends with tfvarbench's short summary, not 500 rows

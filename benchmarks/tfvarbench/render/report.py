@@ -14,7 +14,7 @@ from typing import Any
 from ..analysis.model import Fit, fit_cost, model_axis, model_key
 from ..runs import MARKER, Run, RunError, identity_of, pool, write_folder
 from .document import Section, markdown
-from . import glance
+from . import glance, spent
 from .findings import DeviceCrossover, bandwidth_table, cost_model_table, device_crossovers, fastest_table, row_crossovers
 from .plots import caption
 from .answer import Answer, answer
@@ -104,6 +104,8 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
     pages["fastest.md"] = fastest_table(cases)
     pages["cost-model.md"] = cost_model_table(fits)
     pages["bandwidth.md"] = bandwidth_table(cases)
+    if spent.sections(runs):  # runs that counted where their time went
+        pages["time.md"] = spent.sections(runs)
     images: dict[str, bytes] = {}
     if plots:
         from .plots import draw_all

@@ -4,7 +4,7 @@ Every reader pools through `pool`, so a case pooled from three blocks of one run
 from two runs of three blocks are made by the same rules: every block's median kept, the headline
 median = the median of those block medians, rounds pooled (their spread, IQR and raw data kept
 for the tables and tests), first call = median of the repeats' first calls (each repeat built
-the case afresh).
+the case afresh), the seconds spent in each phase of measuring it = their sum.
 """
 from __future__ import annotations
 
@@ -48,6 +48,9 @@ def pool(cases: Sequence[SavedCase]) -> SavedCase:
     # The headline is the median of the blocks' medians: each process weighs the same, however
     # many rounds its calibration gave it (pooled rounds would let a block with more rounds win).
     pooled["median_s"] = statistics.median(medians)
+    spent = [case["phase_s"] for case in cases if case.get("phase_s")]
+    if spent:  # what the repeats cost, together
+        pooled["phase_s"] = {name: sum(phases.get(name, 0.0) for phases in spent) for name in dict.fromkeys(n for p in spent for n in p)}
     if pooled.get("bytes"):
         pooled["gbps"] = pooled["bytes"] / pooled["median_s"] / 1e9
     pooled.pop("block", None)

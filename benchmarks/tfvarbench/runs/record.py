@@ -92,6 +92,9 @@ class CaseRecord(CaseIdentity):
     interleaved_with: NotRequired[Count]  # the other cases whose rounds took turns with this one's in its block
     table: NotRequired[str]  # a table case's rows x width ("16384x64")
     index_dtype: NotRequired[str]  # the dtype of its row indices on its device
+    # Wall seconds of each phase of this case's measurement (build, first_call, calibrate, timing,
+    # verify, memory: measure/phases.py); runs saved before they were counted have none.
+    phase_s: NotRequired[dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]]]
 
 
 class SavedCase(CaseRecord, total=False):

@@ -38,12 +38,34 @@ class DeviceInfo(BaseModel):
     description: str | None = None
 
 
+Spent = Annotated[float, Field(ge=0, allow_inf_nan=False)] | None
+
+
+class BlockSpan(BaseModel):
+    """Where one block's process spent its seconds (plugin/spent.py); every field may be missing."""
+
+    model_config = _OPEN
+    block: int | None = None
+    wall_s: Spent = None
+    startup_s: Spent = None
+    tests_s: Spent = None
+    workers_s: Spent = None
+    save_s: Spent = None
+    exit_s: Spent = None
+
+
+class TimeSpent(BaseModel):
+    model_config = _OPEN
+    blocks: list[BlockSpan] = []
+
+
 class TfvarbenchInfo(BaseModel):
     model_config = _OPEN
     devices: list[DeviceInfo] = []
     cpu: dict[str, Any] = {}
     tensorflow: dict[str, Any] = {}
     logical_cpus: int | None = None
+    time_spent: TimeSpent | None = None  # runs saved before it was counted have none
 
 
 class MachineInfo(BaseModel):
