@@ -2,10 +2,8 @@
 
 A block's cases are timed together (`run_batch`): each is built, first called and calibrated in
 turn, then all are timed in passes that give every case one round each (rounds.run_passes), then
-each is verified. `run_case` times one case alone: a correctness run (each case once), a profiled
-run (through pytest-benchmark's pedantic) and the harness's own tests. A case timed in worker
-processes (`worker_case`) is described by the same function, `_record`, into the one record type
-every reader reads.
+each is verified. `run_case` times one case alone (a correctness run, a profiled run, the harness's
+tests). A case timed in worker processes (`worker_case`) is described by the same `_record`.
 """
 from __future__ import annotations
 
