@@ -7,11 +7,10 @@ tests). A case timed in worker processes (`worker_case`) is described by the sam
 """
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from ..runs import CaseRecord, make_record
@@ -46,7 +45,7 @@ class Outcome:
     """What running one case gave: its record and rounds, or the error that failed (or skipped) it."""
 
     record: CaseRecord | None = None
-    data: list[float] = dataclasses.field(default_factory=list)
+    data: list[float] = field(default_factory=list)
     iterations: int | None = None
     error: Exception | None = None
 
@@ -199,7 +198,7 @@ def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float
         if slot.error is not None:
             outcome.error = slot.error
             continue
-        plan = dataclasses.replace(plan, rounds=rounds, warmup_rounds=1)
+        plan = replace(plan, rounds=rounds, warmup_rounds=1)
         try:
             calls = 1 + plan.calibration_calls + slot.calls
             outcome.record = _verified_record(
