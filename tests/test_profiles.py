@@ -71,7 +71,7 @@ def test_the_workers_run_the_multiworker_familys_grid_and_nothing_no_test_reads(
 
 def test_full_says_what_it_leaves_out_and_how_to_run_it() -> None:
     assert PROFILES["full"].left_out() == (
-        "--profile full leaves out every family but assignment in float16, float64, int32; assignment at 64Ki, 16Mi in float16, float64,"
+        "--profile full leaves out every family but assignment, optimizer in float16, float64, int32; assignment at 64Ki, 16Mi in float16, float64,"
         " int32; multiworker at 16Mi: --profile full+ runs them too"
     )
 
