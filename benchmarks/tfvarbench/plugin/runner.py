@@ -105,7 +105,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     # This process times nothing itself: its pytest-benchmark session has nothing of its own to save.
     bench_session.save = bench_session.autosave = bench_session.json = None
     write = _writer(config)
-    progress = _progress(session, blocks, config.stash[BLOCKS])
+    progress = _progress(session, sorted({block for block, _ in blocks}), config.stash[BLOCKS])
     with tempfile.TemporaryDirectory(prefix="tfvarbench-blocks-") as folder:
         try:
             saved = run_blocks(session, blocks, config.stash[BLOCKS], Path(folder), write, progress)
