@@ -115,7 +115,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
             return True
         merged = merge_saved(saved)
         if merged is not None:
-            merged["machine_info"].setdefault("tfvarbench", {})["time_spent"] = {"blocks": block_spans(Path(folder), blocks, progress[0].walls)}
+            merged["machine_info"].setdefault("tfvarbench", {})["time_spent"] = {"blocks": block_spans(Path(folder), [block for block, _ in blocks], progress[0].walls)}
     if merged is None:
         return True
     if _asked_for_tables(config):  # otherwise the run ends with tfvarbench's short summary, not 500 rows
