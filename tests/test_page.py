@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Offline and quiet: no network, no first-run or sync work, a profile of its own.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-SECTIONS = ["summary", "CPU_0", "CPU_1", "comparison", "fastest", "cost-model", "bandwidth", "plots"]
+SECTIONS = ["summary", "CPU_0", "CPU_1", "comparison", "fastest", "cost-model", "bandwidth", "time", "plots"]  # time: where the run's time went (render/spent.py)
 
 
 def chromium() -> str:
