@@ -138,7 +138,7 @@ def test_a_different_machine_is_refused_unless_allowed_and_a_tensorflow_upgrade_
 
     base = make_run(blocks=3)
     assert main(["compare", str(base), str(make_run(edit=pinned, blocks=3))]) == 2
-    assert "run settings: () vs (('pinned_to_core', '1'), ('threads', '1'))" in capsys.readouterr().err
+    assert "run settings: () vs (('pinned', 'True'), ('threads', '1'))" in capsys.readouterr().err
     assert main(["compare", str(base), str(make_run(edit=other_cpu, blocks=3))]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "CPU model: 'AMD EPYC' vs 'Intel Xeon'" in err and "--allow-machine-change" in err

@@ -93,7 +93,11 @@ def machine_differences(baseline: Sequence[Run], current: Sequence[Run]) -> tupl
             "logical CPUs": info.get("logical_cpus"),
             "TensorFlow build": "CUDA" if build.get("is_cuda_build") else "ROCm" if build.get("is_rocm_build") else "CPU",
             # Thread pools and pinning change the figures: runs made with other settings are not comparable.
-            "run settings": tuple(sorted((key, str(value)) for key, value in (info.get("settings") or {}).items() if key != "pythonhashseed" and value is not None)),
+            # Whether a run was pinned matters, not to which core (a duet pair of `ab` pins its sides to two).
+            "run settings": tuple(sorted(
+                ("pinned", "True") if key == "pinned_to_core" else (key, str(value))
+                for key, value in (info.get("settings") or {}).items() if key != "pythonhashseed" and value is not None
+            )),
         }
 
     differences, notes = [], []
