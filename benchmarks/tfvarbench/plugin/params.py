@@ -37,7 +37,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     numbers = [child_block] if child_block is not None and 1 <= child_block <= blocks else range(1, blocks + 1)
     metafunc.parametrize("block", numbers, ids=[f"block{n}" for n in numbers])
     counts = metafunc.config.stash.get(THREADS, [None])
-    if len(counts) > 1:  # each count is a case of its own, timed in block processes of its own (plugin.runner)
+    # Each count is a case of its own, timed in block processes of its own (plugin.runner); a family
+    # whose fixture takes no thread count (the parameter-server clusters) runs once, at TensorFlow's default.
+    if len(counts) > 1 and "threads" in metafunc.fixturenames:
         metafunc.parametrize("threads", counts, ids=[f"threads{n}" for n in counts])
 
 
