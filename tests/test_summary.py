@@ -18,7 +18,7 @@ from tfvarbench.runs import load_run, variant_label
 @pytest.fixture(scope="module")
 def report():
     """The README's run as a report, without plots (they are checked in tests/test_page.py)."""
-    return build_report([load_run(Path(__file__).resolve().parent.parent / "results/examples/quick-2cpu.json")], plots=False)
+    return build_report([load_run(Path(__file__).resolve().parent / "data" / "quick-2cpu-previous.json")], plots=False)
 
 
 def test_the_summary_is_the_first_page_and_its_own_file(report) -> None:
@@ -31,7 +31,7 @@ def test_the_summary_is_the_first_page_and_its_own_file(report) -> None:
 
 
 def test_crossovers_come_from_the_fits_and_noise_makes_a_tie(report) -> None:
-    cases = labelled_cases([load_run(Path(__file__).resolve().parent.parent / "results/examples/quick-2cpu.json")])
+    cases = labelled_cases([load_run(Path(__file__).resolve().parent / "data" / "quick-2cpu-previous.json")])
     found = crossovers_of(fits_of(cases), cases)
     keys = [(x.op, x.variant, x.mode, x.dtype, x.first, x.second) for x in found]
     assert len(keys) == len(set(keys))  # a way two families measure is said once
@@ -49,7 +49,7 @@ def test_crossovers_come_from_the_fits_and_noise_makes_a_tie(report) -> None:
 
 
 def test_a_fastest_device_within_noise_is_a_tie_never_a_one_percent_win(report) -> None:
-    cases = labelled_cases([load_run(Path(__file__).resolve().parent.parent / "results/examples/quick-2cpu.json")])
+    cases = labelled_cases([load_run(Path(__file__).resolve().parent / "data" / "quick-2cpu-previous.json")])
     rows = fastest_table(cases)[0].rows
     assert not any(row[-1].startswith("1.00×") for row in rows)
     for row in rows:
