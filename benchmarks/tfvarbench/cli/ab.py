@@ -125,10 +125,9 @@ def _check(args: argparse.Namespace) -> Path:
     return Path(args.out)
 
 
-def _judge(sides: list[Side], args: argparse.Namespace, out: Path) -> int:
+def _judge(sides: list[Side], args: argparse.Namespace, out: Path, config: Path | None, thresholds: dict[str, float]) -> int:
     baseline, current = ([load_run(path) for path in side.blocks] for side in sides)
     differences, notes = machine_differences(baseline, current)
-    config, thresholds = compare.thresholds_of(args.config, "ab")
     pairs = [(index, index) for index in range(len(baseline))]
     alpha = case_alpha(args.alpha, len({case_name(case) for run in current for case in run.cases}))
     comparison = compare_runs(baseline, current, args.threshold, alpha, thresholds=thresholds, pairs=pairs)
@@ -148,6 +147,7 @@ def case_alpha(job_alpha: float, cases: int) -> float:
 
 def run(args: argparse.Namespace) -> int:
     out = _check(args)
+    config, thresholds = compare.thresholds_of(args.config, "ab")  # a bad config is said before minutes of blocks, not after
     sides = _sides(args)
     for folder in ("baseline", "current", "logs"):
         (out / folder).mkdir(parents=True, exist_ok=True)
@@ -164,4 +164,4 @@ def run(args: argparse.Namespace) -> int:
         for child in running:
             stop(child)
         signal.signal(signal.SIGTERM, previous)
-    return _judge(sides, args, out)
+    return _judge(sides, args, out, config, thresholds)
