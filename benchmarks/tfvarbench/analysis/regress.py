@@ -16,7 +16,7 @@ from typing import Any
 
 from ..runs import Run, RunError
 from .sides import load_thresholds, machine_differences, side, threshold_for
-from .pairs import pair_runs
+from .pairs import pair_runs, round_paired
 from .spread import Spread, as_runs, between, drift, fit_prior, logs, within
 from .spread import paired as pair_spread
 from .verdict import ALPHA, VERDICTS, Evidence, Verdict, evidence, judge
@@ -206,7 +206,10 @@ def compare_runs(
         raise RunError("no common cases: the baseline and current runs share no case (same family, variant, size, dtype and device)")
     # A case missing from some runs cannot be paired run by run: then every case is judged unpaired.
     paired = pairs is not None and all(len(base[name][1]) == len(cur[name][1]) == len(pairs) for name in common)
-    verdicts, moved = judge_cases({name: (base[name][1], cur[name][1]) for name in common}, threshold, alpha, thresholds, paired)
+    judged = {name: (base[name][1], cur[name][1]) for name in common}
+    if paired and not normalise:  # blocks that took turns pair round by round
+        judged.update(round_paired(baseline, current))
+    verdicts, moved = judge_cases(judged, threshold, alpha, thresholds, paired)
     rows = []
     for name in common:
         found, before, after = verdicts[name], base[name][0]["block_medians_s"], cur[name][0]["block_medians_s"]

@@ -1,11 +1,12 @@
 """`tfvarbench ab`: time a baseline and a current side in one job, block by block, and judge each case from pairs of neighbouring blocks.
 
 A block is one fresh process that times every selected case once (`pytest benchmarks --blocks 1`).
-The sides take turns, A B B A A B ... (or a seeded random order within each pair), or run each pair
-at the same moment on cores of their own (`--design duet`), so the two blocks of a pair are never
-far apart in time: the machine's drift over minutes, which is what hides a 5% change when whole
-runs are compared, hardly reaches inside a pair. The verdict is `compare`'s, paired block by block
-(analysis/regress.py). Exit 0: no case got slower; 1: one did; 2: bad input, or a block failed.
+By default the two blocks of a pair run at once on one core and take turns, pass by pass
+(measure/turns.py): pass k of one side is timed a second or so from pass k of the other, so the
+machine's changes of speed over minutes, which hide a 5% change when whole runs are compared,
+reach both sides alike; with two cores, two pairs run at once, one a core. `--design alternate`
+runs one block at a time (A B B A ...), `--design duet` a pair's blocks at once on a core each.
+The verdict is `compare`'s, paired block by block (analysis/regress.py). Exit 0: no case got slower; 1: one did; 2: bad input, or a block failed.
 """
 from __future__ import annotations
 
@@ -31,10 +32,15 @@ __all__ = ["add_parser", "case_alpha", "run"]
 
 # Options ab sets on every block itself: a side's block is exactly one fresh process, saved where ab reads it.
 OWN_OPTIONS = ("--blocks", "--benchmark-json", "--benchmark-save", "--benchmark-autosave", "--results", "--benchmark-storage")
-# With no --pairs, pairs are started while the job is expected to end within this many seconds (three
-# quick runs' worth here), and never fewer than MIN_PAIRS.
-BUDGET_S = 280.0
-DESIGNS = ("alternate", "duet")
+# With no --pairs, pairs are started while the job is expected to end within this many seconds, and
+# never fewer than MIN_PAIRS: under three quick runs' worth here (a quick run took 142 s, 3 blocks).
+BUDGET_S = 400.0
+DESIGNS = ("turns", "alternate", "duet")
+# Left out of a job unless asked for (--with-multiworker, or its name in the pytest arguments): its
+# rounds are timed in worker processes, outside the turns, and in a job here its 18 cases could see
+# a median change of 179% while they took a third of each block's time, which the other cases
+# spend better on more pairs.
+WITHOUT = ("multiworker", "benchmarks/bench_multiworker.py")
 # The chance of any false alarm in a whole job, shared among its cases (Bonferroni): a job judges
 # ~200 cases, and compare's ALPHA of 0.001 per case and direction would flag one now and then.
 JOB_ALPHA = 0.02
@@ -57,9 +63,11 @@ def add_parser(subparsers: Any) -> None:
                         help="which tfvarbench times both sides: the current side's (default), or each checkout its own")
     parser.add_argument("--pairs", type=int, metavar="N", help=f"pairs of blocks (default: as many as --budget allows, an even number, at least {MIN_PAIRS})")
     parser.add_argument("--budget", type=float, default=BUDGET_S, metavar="SECONDS", help=f"time the job may take when --pairs is not given (default {BUDGET_S:g})")
-    parser.add_argument("--design", choices=DESIGNS,
-                        help="duet: a pair's blocks at once, each pinned to a core of its own (the default with two cores or more);"
-                        " alternate: A B B A ... one block at a time (the default on one core)")
+    parser.add_argument("--design", choices=DESIGNS, default="turns",
+                        help="turns (default): a pair's two blocks run at once on one core and take turns pass by pass, a pair on each core;"
+                        " alternate: A B B A ... one block at a time; duet: a pair's blocks at once, each on a core of its own")
+    parser.add_argument("--with-multiworker", action="store_true",
+                        help="time the multi-worker family too (left out unless the pytest arguments name it: see WITHOUT)")
     parser.add_argument("--order", choices=("abba", "random"), default="abba", help="who goes first in each pair: A B B A ... (default) or a coin toss")
     parser.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
     parser.add_argument("--threshold", type=float, default=0.05, help="relative change a regression must exceed (default 0.05)")
@@ -116,10 +124,11 @@ def _check(args: argparse.Namespace) -> Path:
     check_threshold("--threshold", args.threshold)
     if not 0 < args.alpha < 0.5:
         raise BadInput(f"--alpha {args.alpha}: must be between 0 and 0.5")
-    if args.design is None:
-        args.design = "duet" if len(os.sched_getaffinity(0)) >= 2 else "alternate"
     if args.design == "duet" and len(os.sched_getaffinity(0)) < 2:
         raise BadInput("--design duet: needs two cores this process may use, one a side")
+    if not args.with_multiworker and not any(WITHOUT[0] in arg for arg in args.pytest_args):
+        args.pytest_args = [*args.pytest_args, "--ignore", WITHOUT[1]]
+        print(f"ab leaves out the {WITHOUT[0]} family (--with-multiworker, or -k {WITHOUT[0]}, times it too)", flush=True)
     # Blocks are saved into --out as they finish, so it must be new or empty (nothing of the user's is in the way).
     check_outputs(folders={"--out": args.out})
     return Path(args.out)

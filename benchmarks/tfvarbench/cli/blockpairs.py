@@ -18,11 +18,13 @@ from pathlib import Path
 from ..runs import RunError, load_run
 from .usage import BadInput
 
-__all__ = ["MIN_PAIRS", "Side", "order", "run_pairs", "stop"]
+__all__ = ["MIN_PAIRS", "TURNS_ENV", "Side", "order", "run_pairs", "side_core", "stop"]
 
 # One pair has no spread to judge by; an even count lets each side lead as often as the other, so a
 # steady drift over the job cancels (with A B | B A | A B the second block of two pairs in three gains it).
 MIN_PAIRS = 4
+# How a block taking turns finds its pipes (measure/turns.py reads it; a reader of runs imports nothing from measure).
+TURNS_ENV = "TFVARBENCH_TURNS"
 
 
 @dataclass
@@ -56,15 +58,17 @@ def order(pairs: int, how: str, seed: int) -> list[tuple[str, str]]:
     return [(sides[lead], sides[1 - lead]) for lead in first]
 
 
-def _start(side: Side, pytest_args: list[str], out: Path, index: int, core: int | None, running: list[subprocess.Popen[bytes]]) -> Path:
-    """Start the side's block `index` (on `core`, when given); return where it saves its run."""
+def _start(side: Side, pytest_args: list[str], out: Path, index: int, core: int | None, running: list[subprocess.Popen[bytes]],
+           turns: tuple[int, int, Path] | None = None) -> Path:
+    """Start the side's block `index` (on `core`, when given; taking turns through `turns`, when given); return where it saves its run."""
     saved = out / side.name / f"block-{index:02d}.json"
     log = out / "logs" / f"{side.name}-{index:02d}.log"
     args = [*pytest_args] if any(arg in ("--pin", "--no-pin") for arg in pytest_args) else [*pytest_args, "--pin"]
     pin = (lambda: os.sched_setaffinity(0, {core})) if core is not None else None  # --pin then keeps the block on that core
+    env = side.environment() | ({TURNS_ENV: ",".join(map(str, turns))} if turns else {})
     with log.open("wb") as handle:
-        running.append(subprocess.Popen(side.command(args, saved), cwd=side.folder, env=side.environment(), stdout=handle,
-                                        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=pin))
+        running.append(subprocess.Popen(side.command(args, saved), cwd=side.folder, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                        start_new_session=True, preexec_fn=pin, pass_fds=turns[:2] if turns else ()))
     return saved
 
 
@@ -82,30 +86,66 @@ def _finish(side: Side, code: int, saved: Path, index: int, out: Path) -> None:
 
 
 def _wait(running: list[subprocess.Popen[bytes]]) -> list[int]:
-    """Wait for every block started (both of a duet's pair, even when one failed first)."""
+    """Wait for every block started (all of a wave, even when one failed first)."""
     codes = [child.wait() for child in running]
     running.clear()
     return codes
+
+
+Block = tuple[Side, int, "int | None"]  # a side, its pair's index, the core it runs on (None: wherever --pin puts it)
+
+
+def _wave(blocks: list[Block], args: argparse.Namespace, out: Path, running: list[subprocess.Popen[bytes]], turns: bool) -> None:
+    """Run blocks at once and keep their runs; with `turns`, each two in a row are a pair taking turns on their core (turns.py)."""
+    saved, pipes = [], []
+    for position, (side, index, core) in enumerate(blocks):
+        if turns and position % 2 == 0:  # one pipe a block, its turns arrive on; the leader's holds its first turn
+            pipes = [os.pipe(), os.pipe()]
+            os.write(pipes[0][1], b"t")
+        # Its pipe, the other's, and the pair's file of iterations a round (both time a case alike).
+        ends = (pipes[position % 2][0], pipes[1 - position % 2][1], out / "logs" / f"iterations-{index:02d}.json") if turns else None
+        saved.append(_start(side, args.pytest_args, out, index, core, running, ends))
+        if turns and position % 2 == 1:  # both blocks hold their ends now: when one exits, the other reads an empty pipe
+            for descriptor in (end for pipe in pipes for end in pipe):
+                os.close(descriptor)
+    for (side, index, _), code, path in zip(blocks, _wait(running), saved):
+        _finish(side, code, path, index, out)
+
+
+def _waves(args: argparse.Namespace, cores: list[int]) -> int:
+    """Pairs run at once: one a core when taking turns, else one."""
+    return len(cores) if args.design == "turns" else 1
 
 
 def run_pairs(sides: list[Side], args: argparse.Namespace, out: Path, running: list[subprocess.Popen[bytes]]) -> None:
     by_name = {side.name: side for side in sides}
     wanted = args.pairs or MIN_PAIRS
     plan = order(wanted if args.pairs else 1000, args.order, args.seed)
-    started, index, cores = time.monotonic(), 0, sorted(os.sched_getaffinity(0))
-    while index < wanted or (args.pairs is None and index % 2 == 1) or (args.pairs is None and _fits(started, index, args.budget)):
-        index += 1
-        pair = [by_name[name] for name in plan[index - 1]]
-        print(f"pair {index}{f' of {args.pairs}' if args.pairs else ''}: {pair[0].name} then {pair[1].name}"
-              + (" (at once)" if args.design == "duet" else ""), flush=True)
-        if args.design == "duet":  # cores swap each pair, so neither side keeps the better core
-            saved = [_start(side, args.pytest_args, out, index, cores[(n + index) % 2], running) for n, side in enumerate(pair)]
-            for side, code, path in zip(pair, _wait(running), saved):
-                _finish(side, code, path, index, out)
-        else:
-            for side in pair:
-                path = _start(side, args.pytest_args, out, index, None, running)
-                _finish(side, _wait(running)[0], path, index, out)
+    started, done, cores = time.monotonic(), 0, sorted(os.sched_getaffinity(0))
+    while done < wanted or (args.pairs is None and done % 2 == 1) or (args.pairs is None and _fits(started, done, args.budget)):
+        at_once = min(_waves(args, cores), (args.pairs or done + _waves(args, cores)) - done)
+        indices = range(done + 1, done + at_once + 1)
+        for index, core in zip(indices, cores):
+            lead, follow = plan[index - 1]
+            how = {"turns": f" taking turns on core {core}", "duet": " at once"}.get(args.design, "")
+            print(f"pair {index}{f' of {args.pairs}' if args.pairs else ''}: {lead} then {follow}{how}", flush=True)
+        if args.design == "alternate":
+            for side in plan[done]:
+                _wave([(by_name[side], done + 1, None)], args, out, running, turns=False)
+        elif args.design == "duet":  # cores swap each pair, so neither side keeps the better core
+            _wave([(by_name[side], done + 1, side_core(side, done + 1, cores)) for side in plan[done]], args, out, running, turns=False)
+        else:  # each pair on a core of its own, its two blocks taking turns there
+            _wave([(by_name[side], index, core) for index, core in zip(indices, cores) for side in plan[index - 1]], args, out, running, turns=True)
+        done += at_once
+
+
+def side_core(side: str, index: int, cores: list[int]) -> int:
+    """The core a side's block of pair `index` (from 1) runs on in a duet: the baseline's first, second, first, ...
+
+    By side, not by who leads: with A B | B A a swap by leader would keep each side on one core
+    all job long (a job here read 14% between the two cores as a change).
+    """
+    return cores[(index + (side == "current")) % 2]
 
 
 def _fits(started: float, done: int, budget: float) -> bool:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .timing import Budget, Plan, Timing, calibrate, pedantic_calls, sync_cost, synced_clock
+from .turns import swap
 
 __all__ = ["Slot", "hand_over", "loop_cost", "measure", "on_shallow_stack", "run_passes", "run_rounds"]
 
@@ -99,6 +100,8 @@ def _passes(slots: list[Slot], rounds: int, clock: Callable[[], float], fail_fas
             repeats = slot.warmup_rounds if index < 0 else 1
             if slot.error is not None or not repeats:
                 continue
+            if index >= 0:
+                swap()  # taking turns with the other side's block (turns.py): its round of this case is timed next to this one
             body, iterations = slot.body, slot.iterations
             try:
                 with _device_scope(slot.device):

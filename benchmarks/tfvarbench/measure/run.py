@@ -22,6 +22,7 @@ from .rounds import Slot, hand_over, loop_cost, measure, on_shallow_stack, run_p
 from .settings import thread_count
 from .setup import Setup, Unsupported, VerificationError
 from .timing import Plan, budget_of, calibrate, passes, sync_cost, synced_clock, timed_once
+from .turns import agree
 
 __all__ = ["Outcome", "Spec", "deliver", "passes", "run_batch", "run_case", "worker_case"]
 
@@ -106,8 +107,7 @@ def _place(spec: Spec, profile: Profile, work: Callable[[Setup, Any, Phases], An
 def _record(case: Case, device: str, size: str, dtype: str, block: int, median: float | None, **measured: Any) -> CaseRecord:
     """The case's record: its identity, what was measured, and what its variant added (setup.info)."""
     identity = {"family": case.family, "case": case.name, "op": case.op, "variant": case.variant, "mode": case.mode, "dtype": dtype, "size": size, "device": device}
-    nbytes = measured["bytes"]
-    return make_record(identity, device_kind=kind(device), gbps=nbytes / median / 1e9 if median else None, block=block, verified=True, **measured)  # type: ignore[arg-type]
+    return make_record(identity, device_kind=kind(device), gbps=measured["bytes"] / median / 1e9 if median else None, block=block, verified=True, **measured)  # type: ignore[arg-type]
 
 
 def _verified_record(spec: Spec, placed: _Placed, first_call_s: float, plan: Plan | None, calls: int, result: Any, median: float | None, profile: Profile, **extra: Any) -> CaseRecord:
@@ -119,8 +119,7 @@ def _verified_record(spec: Spec, placed: _Placed, first_call_s: float, plan: Pla
         spec.case, setup.device, spec.size, spec.dtype, spec.block, median,
         elements=setup.elements, bytes=setup.bytes, first_call_s=first_call_s,
         peak_device_bytes=placed.peak_device_bytes, rss_growth_bytes=placed.rss_growth_bytes, calls=calls,
-        iterations=plan.iterations if plan else None, rounds=plan.rounds if plan else None,
-        sync_s=plan.sync_s if plan else None, sync_fraction=plan.sync_fraction if plan else None,
+        **{name: getattr(plan, name) if plan else None for name in ("iterations", "rounds", "sync_s", "sync_fraction")},
         profile=profile.name, gc="off", stack="fresh thread, 2 frames", harness_s=loop_cost(), phase_s=placed.phases.rounded(), **thread_count(), **extra, **setup.info,
     )
 
@@ -158,7 +157,8 @@ def _prepare(spec: Spec, profile: Profile, clock: Callable[[], float]) -> _Place
             first_call_s, _ = timed_once(body, clock)
         with phases.phase("calibrate"):
             sync_s = sync_cost() if clock is synced_clock else 0.0  # a plain clock waits for nothing
-            return body, first_call_s, calibrate(body, budget_of(profile), sync_s, clock, first_call_s=first_call_s)
+            plan, key = calibrate(body, budget_of(profile), sync_s, clock, first_call_s=first_call_s), "/".join(spec[1:4])
+            return body, first_call_s, replace(plan, iterations=agree(f"{spec.case.family}/{spec.case.name}/{key}", plan.iterations))  # taking turns
 
     return _place(spec, profile, first_and_calibrate)
 

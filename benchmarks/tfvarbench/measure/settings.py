@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .turns import taking_turns
+
 __all__ = ["apply", "keep_to", "release_affinity", "thread_count", "worker_core"]
 
 
@@ -48,6 +50,8 @@ def worker_core(index: int) -> int | None:
     """
     if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) != 1:
         return None
+    if taking_turns():  # the other cores run other pairs' blocks (tfvarbench ab): stay on the block's own
+        return min(os.sched_getaffinity(0))
     return index % (os.cpu_count() or 1)
 
 

@@ -37,6 +37,7 @@ from .rounds import Slot, run_passes
 from .run import passes
 from .phases import Phases, shares
 from .timing import timed_once
+from .turns import agree
 from .worker_sync import WorkerSync
 
 
@@ -117,6 +118,7 @@ def main(
                 entry["first_call_s"], result = timed_once(body, sync.clock)
             with phases.phase("calibrate"):
                 iterations, calls = _plan(strategy, body, profile, sync.clock) if timed else (0, 0)
+                iterations = agree(f"workers/{case.family}/{case.name}/{size}/{dtype}", iterations) if timed else 0  # ab: the pair's count
         except Exception as error:  # noqa: BLE001 (anything a case raises fails it, named)
             fail(entry, error)
         entry["calls"] += calls

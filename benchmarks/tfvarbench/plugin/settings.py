@@ -60,8 +60,15 @@ def pytest_configure(config: pytest.Config) -> None:
     # A process of several counts times nothing itself (its blocks do): it sizes no pool.
     threads = own if own is not None else counts[0] if len(counts) == 1 else None
     from ..measure.settings import apply
+    from ..measure.turns import begin
 
+    try:
+        turns = begin()  # a block of `tfvarbench ab` waits here for its first turn, before TensorFlow starts
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
     settings = apply(threads, config.getoption("pin"))
+    if turns is not None:  # its rounds pair with the other side's block's, round by round (analysis/pairs.py)
+        settings["turns"] = True
     if len(counts) > 1:
         settings["threads"] = counts  # the run's counts, so two runs over the same list compare
     config.stash[SETTINGS] = settings

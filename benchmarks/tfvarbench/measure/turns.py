@@ -1,0 +1,117 @@
+"""Taking turns with the other side's block on one core (`tfvarbench ab`'s default design).
+
+The two blocks of a pair, one of each side, run at the same time on the same core, but only one
+of them computes at a time: a block holds the turn for one timed round and then hands it over, so
+round k of a case on one side is timed a few milliseconds from round k of it on the other. This
+machine's speed changes from second to second (a plain Python loop alone on a core: medians 12,
+14, 19 and 13 ms in four runs a second apart; one eager assign_add 18 µs in one round, 36 in the
+next); timed in turns, both sides of a round see the same speed, and analysis/pairs.py compares
+them round by round. A block holds the turn from its start to its first timed round (and from
+its last of a batch to the next batch's first), and the other waits, so nothing else runs while
+a round is timed. When the other block has ended, or died, its pipe reads empty and this one goes on alone.
+
+The two blocks also time each case with the same iterations a round (`agree`): whichever
+calibrates a case first writes its count to the pair's file, and the other uses it. Calibrated
+apart, the two counts of a case differed by 30% in the median here, and a round of more
+iterations was faster per call (a slope of -0.1 in logs): a change of process-to-process noise
+that only many more pairs could average away. pyperf likewise calibrates its loops once and
+gives every worker process the same.
+
+The turn is one byte in a pipe: `TFVARBENCH_TURNS=WAIT,HAND,FILE` names the pipe this block's turn
+arrives on, the one it hands the other's turn into (file descriptors `tfvarbench ab` passes), and
+the pair's file of iterations.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+__all__ = ["ENV", "Turns", "agree", "begin", "swap", "taking_turns"]
+
+ENV = "TFVARBENCH_TURNS"
+# The pair's file of iterations, for the processes a block starts (a multi-worker case's workers calibrate too).
+SHARED_ENV = "TFVARBENCH_TURNS_ITERATIONS"
+
+
+class Turns:
+    """This block's end of the two pipes; `alone` once the other block is gone."""
+
+    def __init__(self, wait: int, hand: int, shared: Path | None = None) -> None:
+        self.wait, self.hand, self.alone, self.shared = wait, hand, False, shared
+
+    def take(self) -> None:
+        """Wait for the turn (at once, when the other block is gone)."""
+        if self.alone:
+            return
+        try:
+            arrived = os.read(self.wait, 1)
+        except OSError:
+            arrived = b""
+        self.alone = not arrived
+
+    def swap(self) -> None:
+        """Hand the turn over, and wait for it back."""
+        if self.alone:
+            return
+        try:
+            os.write(self.hand, b"t")
+        except OSError:  # the other block has ended: its end of the pipe is closed
+            self.alone = True
+            return
+        self.take()
+
+
+_turns: Turns | None = None
+
+
+def begin() -> Turns | None:
+    """Wait for this block's first turn, when it takes turns; called once, before the process starts TensorFlow.
+
+    The variable is removed, so no process this block starts (a multi-worker case's workers) reads
+    descriptors it did not inherit.
+    """
+    global _turns
+    spec = os.environ.pop(ENV, None)
+    if spec is None or _turns is not None:
+        return _turns
+    try:
+        wait, hand, *shared = spec.split(",", 2)
+        _turns = Turns(int(wait), int(hand), Path(shared[0]) if shared else None)
+    except ValueError:
+        raise ValueError(f"{ENV}={spec!r}: must be two file descriptors and a file, WAIT,HAND,FILE") from None
+    if _turns.shared is not None:
+        os.environ[SHARED_ENV] = str(_turns.shared)
+    _turns.take()
+    return _turns
+
+
+def swap() -> None:
+    """Before a timed round: let the other side's block time its round (nothing when not taking turns)."""
+    if _turns is not None:
+        _turns.swap()
+
+
+def taking_turns() -> bool:
+    """Whether this block takes turns with another (its workers then keep to its core: the other core runs another pair)."""
+    return _turns is not None
+
+
+def agree(case: str, iterations: int) -> int:
+    """The iterations a round of `case` takes in both blocks of the pair: the first to calibrate it decides (this one's when alone)."""
+    shared = _turns.shared if _turns is not None else Path(os.environ[SHARED_ENV]) if os.environ.get(SHARED_ENV) else None
+    if shared is None:
+        return iterations
+    # Only one block of the pair runs at a time, so reading and then writing the file is safe (a
+    # block's workers agree on their count among themselves first: each writes the same).
+    try:
+        known = json.loads(shared.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if case in known:
+        return int(known[case])
+    known[case] = iterations
+    staged = shared.with_name(shared.name + f".{os.getpid()}")
+    staged.write_text(json.dumps(known), encoding="utf-8")
+    staged.replace(shared)
+    return iterations

@@ -1,0 +1,90 @@
+"""Blocks taking turns on one core (measure/turns.py): two real processes hand one turn back and forth, and one goes on alone once the other is gone."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tfvarbench.cli.blockpairs import TURNS_ENV
+from tfvarbench.measure import settings, turns
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A block in miniature: waits for its first turn, then writes its name and pass number, handing the turn over after each pass.
+BLOCK = """
+import os, sys
+from tfvarbench.measure import turns
+turns.begin()
+name, passes, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+assert turns.ENV not in os.environ  # what it starts cannot read descriptors it did not inherit
+for index in range(passes):
+    with open(log, "a") as out:
+        out.write(f"{name}{index} ")
+    turns.swap()
+"""
+
+
+def _pair(tmp_path: Path, passes: dict[str, int], lead: str) -> str:
+    """Run two miniature blocks taking turns, as `tfvarbench ab` starts a pair; return what they wrote, in order."""
+    log = tmp_path / "log.txt"
+    log.write_text("")
+    pipes = {name: os.pipe() for name in passes}  # each block's turns arrive on its own pipe
+    os.write(pipes[lead][1], b"t")
+    children = []
+    for name, other in zip(passes, reversed(list(passes))):
+        ends = (pipes[name][0], pipes[other][1])
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "benchmarks"), turns.ENV: f"{ends[0]},{ends[1]}"}
+        children.append(subprocess.Popen([sys.executable, "-c", BLOCK, name, str(passes[name]), str(log)], env=env, pass_fds=ends))
+    for pipe in pipes.values():
+        for end in pipe:
+            os.close(end)
+    assert [child.wait(timeout=60) for child in children] == [0, 0]
+    return log.read_text().strip()
+
+
+def test_two_blocks_time_their_passes_in_turns_the_leader_first(tmp_path: Path) -> None:
+    assert _pair(tmp_path, {"A": 3, "B": 3}, lead="A") == "A0 B0 A1 B1 A2 B2"
+    assert _pair(tmp_path, {"A": 3, "B": 3}, lead="B") == "B0 A0 B1 A1 B2 A2"
+
+
+def test_a_block_whose_partner_has_ended_goes_on_alone(tmp_path: Path) -> None:
+    assert _pair(tmp_path, {"A": 5, "B": 2}, lead="A") == "A0 B0 A1 B1 A2 A3 A4"
+    assert _pair(tmp_path, {"A": 1, "B": 4}, lead="A") == "A0 B0 B1 B2 B3"
+
+
+def test_without_the_variable_a_block_takes_no_turns_and_a_bad_one_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turns, "_turns", None)
+    monkeypatch.delenv(turns.ENV, raising=False)
+    assert turns.begin() is None and not turns.taking_turns()
+    turns.swap()  # nothing to hand over: returns at once
+    monkeypatch.setenv(turns.ENV, "3")
+    with pytest.raises(ValueError, match="TFVARBENCH_TURNS=.3.: must be two file descriptors and a file"):
+        turns.begin()
+    assert TURNS_ENV == turns.ENV  # the variable ab sets is the one a block reads
+
+
+def test_a_block_taking_turns_keeps_its_workers_on_its_own_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {1})
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(turns, "_turns", None)
+    assert [settings.worker_core(index) for index in (0, 1)] == [0, 1]  # a pinned block alone: a core a worker
+    monkeypatch.setattr(turns, "_turns", turns.Turns(-1, -1))
+    assert [settings.worker_core(index) for index in (0, 1)] == [1, 1]  # the other core runs another pair's blocks
+
+
+def test_the_two_blocks_of_a_pair_time_a_case_with_the_iterations_the_first_calibrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "iterations-01.json"
+    monkeypatch.delenv(turns.SHARED_ENV, raising=False)
+    monkeypatch.setattr(turns, "_turns", None)
+    assert turns.agree("assignment/assign/CPU:0/scalar/float32", 141) == 141 and not shared.exists()  # alone: its own count
+    monkeypatch.setattr(turns, "_turns", turns.Turns(-1, -1, shared))
+    assert turns.agree("assignment/assign/CPU:0/scalar/float32", 141) == 141  # the leader calibrated it first
+    assert turns.agree("assignment/assign/CPU:0/scalar/float32", 242) == 141  # the other block takes the leader's
+    assert turns.agree("assignment/assign/CPU:1/scalar/float32", 97) == 97
+    # A worker the block started finds the pair's file through its environment.
+    monkeypatch.setattr(turns, "_turns", None)
+    monkeypatch.setenv(turns.SHARED_ENV, str(shared))
+    assert turns.agree("assignment/assign/CPU:1/scalar/float32", 300) == 97
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["iterations-01.json"]  # staged writes renamed into place
