@@ -14,7 +14,8 @@ import pytest
 from tfvarbench.analysis.pairs import round_paired
 from tfvarbench.analysis.regress import compare_runs, judge_cases
 from tfvarbench.runs import Run
-from tfvarbench.cli.ab import JOB_ALPHA, case_alpha
+from tfvarbench.cli import _build
+from tfvarbench.cli.ab import JOB_ALPHA, _check, case_alpha
 from tfvarbench.cli.blockpairs import order, side_core
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +132,19 @@ def test_a_case_whose_blocks_timed_different_rounds_is_judged_by_its_medians() -
     assert len(paired) == 29 and "assignment/case3/scalar/float32/CPU:0" not in paired
 
 
+@pytest.mark.parametrize(
+    ("pytest_args", "ignored"),
+    [([], True), (["-k", "assign"], True), (["-k", "multiworker and scalar"], False), (["benchmarks/bench_multiworker.py"], False)],
+)
+def test_a_job_leaves_out_the_multiworker_family_unless_asked(tmp_path: Path, pytest_args: list[str], ignored: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    for extra in ([], ["--with-multiworker"]):
+        args = _build().parse_args(["ab", "--out", str(tmp_path / f"ab{len(extra)}"), *extra, "--", *pytest_args])
+        _check(args)
+        left_out = args.pytest_args[-2:] == ["--ignore", "benchmarks/bench_multiworker.py"]
+        assert left_out == (ignored and not extra), (pytest_args, extra)
+        assert ("ab leaves out the multiworker family" in capsys.readouterr().out) == left_out
+
+
 def _ab(tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 540) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tfvarbench", "ab", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
@@ -151,6 +165,7 @@ def test_ab_times_two_sides_in_one_job_and_saves_what_compare_and_report_read(tm
     done = _ab(tmp_path, "--pairs", "2", *_current_with("slowdown", TFVARBENCH_SLOW_OP="assign_add:0.05"), "--out", str(out),
                "--", "-k", "assign_add_no_read and scalar", "--logical-cpus", "2")
     assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    assert "ab leaves out the multiworker family" in done.stdout
     assert "pair 1 of 2: baseline then current taking turns on core" in done.stdout and "pair 2 of 2: current then baseline" in done.stdout
     for side in ("baseline", "current"):
         assert sorted(path.name for path in (out / side).iterdir()) == ["block-01.json", "block-02.json"]
