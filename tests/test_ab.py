@@ -5,13 +5,14 @@ import json
 import math
 import os
 import random
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tfvarbench.analysis.pairs import round_paired
+from tfvarbench.analysis.pairs import disturbed, round_paired
 from tfvarbench.analysis.regress import compare_runs, judge_cases
 from tfvarbench.runs import Run
 from tfvarbench.cli import _build
@@ -102,7 +103,8 @@ def _turns_job(rng: random.Random, pairs: int, rounds: int, shift: float, turns:
                 data = [2e-5 * each * moved * math.exp(rng.gauss(0, 0.01)) for each in speeds]
                 cases.append({"family": "assignment", "case": f"case{index}", "size": "scalar", "dtype": "float32", "device": "CPU:0",
                               "mode": "eager", "data": data, "median_s": sorted(data)[rounds // 2], "blocks": 1})
-            machine = {"tfvarbench": {"settings": {"pinned_to_core": 0, "turns": turns}}}
+            lead = "first" if (pair % 2 == 0) == (name == "baseline") else "second"
+            machine = {"tfvarbench": {"settings": {"pinned_to_core": 0, "turns": turns, "turn": lead}}}
             runs.append(Run(Path(f"{name}-{pair}.json"), str(pair), "host", f"2026-12-02T00:0{pair}:00", machine, {}, cases))
     return sides
 
@@ -110,8 +112,8 @@ def _turns_job(rng: random.Random, pairs: int, rounds: int, shift: float, turns:
 def test_blocks_that_took_turns_are_compared_round_by_round_so_the_machines_speed_cancels() -> None:
     rng = random.Random(7)
     baseline, current = _turns_job(rng, pairs=4, rounds=10, shift=0.05)
-    paired = round_paired(baseline, current)
-    assert len(paired) == 30
+    paired, dropped = round_paired(baseline, current)
+    assert len(paired) == 30 and dropped == []
     before, after = paired["assignment/case0/scalar/float32/CPU:0"]
     assert all(0.04 < math.log(b[0] / a[0]) < 0.06 for a, b in zip(before, after))  # each pair sees the 5% despite 2x swings
     pairs = [(index, index) for index in range(4)]
@@ -120,15 +122,43 @@ def test_blocks_that_took_turns_are_compared_round_by_round_so_the_machines_spee
     assert [name for name, row in rows.items() if row.verdict != "unchanged"] == ["assignment/case0/scalar/float32/CPU:0"]
     # The same blocks judged by their medians (as if they had not taken turns) cannot tell the 5% from the swings.
     baseline, current = _turns_job(random.Random(7), pairs=4, rounds=10, shift=0.05, turns=False)
-    assert round_paired(baseline, current) == {}
+    assert round_paired(baseline, current) == ({}, [])
     rows = {row.name: row for row in compare_runs(baseline, current, 0.05, case_alpha(JOB_ALPHA, 30), pairs=pairs).rows}
     assert rows["assignment/case0/scalar/float32/CPU:0"].verdict == "noisy"
+
+
+def test_what_going_first_does_is_taken_out_of_the_pairs_spread_and_a_disturbed_pair_is_left_out() -> None:
+    # A/A, each block 1.5% faster when it goes second (as here, about 1%): the mean cancels it, the spread no longer holds it.
+    baseline, current = _turns_job(random.Random(3), pairs=8, rounds=10, shift=0.0)
+    for before, after in zip(baseline, current):
+        second = after if before.machine["tfvarbench"]["settings"]["turn"] == "first" else before
+        for case in second.cases:
+            case["data"] = [value * 0.985 for value in case["data"]]
+    paired, dropped = round_paired(baseline, current)
+    assert dropped == []
+    changes = [math.log(b[0] / a[0]) for a, b in zip(*paired["assignment/case5/scalar/float32/CPU:0"])]
+    assert abs(statistics.mean(changes)) < 0.01 and statistics.stdev(changes) < 0.01  # +-1.5% alternating would spread 1.6%
+    # One pair disturbed as a whole: its cases' changes scatter 10% instead of about 1%; it is left out, and named.
+    for case in current[5].cases:
+        case["data"] = [value * math.exp(random.Random(case["case"]).gauss(0, 0.1)) for value in case["data"]]
+    assert round_paired(baseline, current)[1] == [5]
+    comparison = compare_runs(baseline, current, 0.05, case_alpha(JOB_ALPHA, 30), pairs=[(index, index) for index in range(8)])
+    assert comparison.notes == ["pair 6 left out: its cases' changes scattered over 3 times as widely as the other pairs' (disturbed as a whole)"]
+    assert not comparison.regressions
+
+
+def test_no_pair_is_left_out_when_a_change_moves_every_pair_or_too_few_would_stay() -> None:
+    moved = {f"case{index}": [0.05 + 0.001 * (index % 3 - 1)] * 6 for index in range(30)}  # all cases 5% slower in every pair
+    assert disturbed(moved) == []
+    noisy = {f"case{index}": [0.001 * (index % 5)] * 4 + [0.2 * (index % 5 - 2)] for index in range(30)}
+    assert disturbed(noisy) == [4]
+    assert disturbed({name: values[1:] for name, values in noisy.items()}) == []  # four pairs: none is dropped
 
 
 def test_a_case_whose_blocks_timed_different_rounds_is_judged_by_its_medians() -> None:
     baseline, current = _turns_job(random.Random(1), pairs=2, rounds=10, shift=0.0)
     current[1].cases[3]["data"] = current[1].cases[3]["data"][:9]
-    paired = round_paired(baseline, current)
+    paired, _ = round_paired(baseline, current)
     assert len(paired) == 29 and "assignment/case3/scalar/float32/CPU:0" not in paired
 
 

@@ -59,9 +59,10 @@ def test_without_the_variable_a_block_takes_no_turns_and_a_bad_one_is_named(monk
     monkeypatch.delenv(turns.ENV, raising=False)
     assert turns.begin() is None and not turns.taking_turns()
     turns.swap()  # nothing to hand over: returns at once
-    monkeypatch.setenv(turns.ENV, "3")
-    with pytest.raises(ValueError, match="TFVARBENCH_TURNS=.3.: must be two file descriptors and a file"):
-        turns.begin()
+    for bad in ("3", "3,4,middle,/tmp/x"):
+        monkeypatch.setenv(turns.ENV, bad)
+        with pytest.raises(ValueError, match=f"TFVARBENCH_TURNS='{bad}': must be two file descriptors, first or second, and a file"):
+            turns.begin()
     assert TURNS_ENV == turns.ENV  # the variable ab sets is the one a block reads
 
 

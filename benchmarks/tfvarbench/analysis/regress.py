@@ -16,7 +16,7 @@ from typing import Any
 
 from ..runs import Run, RunError
 from .sides import load_thresholds, machine_differences, side, threshold_for
-from .pairs import pair_runs, round_paired
+from .pairs import DISTURBED, pair_runs, round_paired
 from .spread import Spread, as_runs, between, drift, fit_prior, logs, within
 from .spread import paired as pair_spread
 from .verdict import ALPHA, VERDICTS, Evidence, Verdict, evidence, judge
@@ -206,9 +206,13 @@ def compare_runs(
         raise RunError("no common cases: the baseline and current runs share no case (same family, variant, size, dtype and device)")
     # A case missing from some runs cannot be paired run by run: then every case is judged unpaired.
     paired = pairs is not None and all(len(base[name][1]) == len(cur[name][1]) == len(pairs) for name in common)
-    judged = {name: (base[name][1], cur[name][1]) for name in common}
+    judged, notes = {name: (base[name][1], cur[name][1]) for name in common}, []
     if paired and not normalise:  # blocks that took turns pair round by round
-        judged.update(round_paired(baseline, current))
+        rounds, dropped = round_paired(baseline, current)
+        judged.update(rounds)
+        if dropped:
+            notes.append(f"pair{'s' if len(dropped) > 1 else ''} {', '.join(str(index + 1) for index in dropped)} left out: its cases' changes"
+                         f" scattered over {DISTURBED:g} times as widely as the other pairs' (disturbed as a whole)")
     verdicts, moved = judge_cases(judged, threshold, alpha, thresholds, paired)
     rows = []
     for name in common:
@@ -218,5 +222,6 @@ def compare_runs(
                 found.detectable, found.blocks_needed, len(before), len(after), found.sigma, found.drift, found.paired)
         )
     return Comparison(
-        rows=rows, drifts=moved, only_baseline=sorted(set(base) - set(cur)), only_current=sorted(set(cur) - set(base)), normalised=normalise, paired=paired
+        rows=rows, drifts=moved, only_baseline=sorted(set(base) - set(cur)), only_current=sorted(set(cur) - set(base)), normalised=normalise, paired=paired,
+        notes=notes,
     )

@@ -140,7 +140,7 @@ def _judge(sides: list[Side], args: argparse.Namespace, out: Path, config: Path 
     pairs = [(index, index) for index in range(len(baseline))]
     alpha = case_alpha(args.alpha, len({case_name(case) for run in current for case in run.cases}))
     comparison = compare_runs(baseline, current, args.threshold, alpha, thresholds=thresholds, pairs=pairs)
-    comparison.notes = notes + [f"sides differ: {difference}" for difference in differences]
+    comparison.notes = notes + comparison.notes + [f"sides differ: {difference}" for difference in differences]
     compare.warn_unmatched("ab", config, thresholds, comparison)
     compare.show(comparison)
     atomic_write(out / "comparison.md", compare.markdown(comparison))

@@ -59,7 +59,7 @@ def order(pairs: int, how: str, seed: int) -> list[tuple[str, str]]:
 
 
 def _start(side: Side, pytest_args: list[str], out: Path, index: int, core: int | None, running: list[subprocess.Popen[bytes]],
-           turns: tuple[int, int, Path] | None = None) -> Path:
+           turns: tuple[int, int, str, Path] | None = None) -> Path:
     """Start the side's block `index` (on `core`, when given; taking turns through `turns`, when given); return where it saves its run."""
     saved = out / side.name / f"block-{index:02d}.json"
     log = out / "logs" / f"{side.name}-{index:02d}.log"
@@ -102,8 +102,9 @@ def _wave(blocks: list[Block], args: argparse.Namespace, out: Path, running: lis
         if turns and position % 2 == 0:  # one pipe a block, its turns arrive on; the leader's holds its first turn
             pipes = [os.pipe(), os.pipe()]
             os.write(pipes[0][1], b"t")
-        # Its pipe, the other's, and the pair's file of iterations a round (both time a case alike).
-        ends = (pipes[position % 2][0], pipes[1 - position % 2][1], out / "logs" / f"iterations-{index:02d}.json") if turns else None
+        # Its pipe, the other's, whether it goes first, and the pair's file of iterations a round (both time a case alike).
+        lead, shared = ("first", "second")[position % 2], out / "logs" / f"iterations-{index:02d}.json"
+        ends = (pipes[position % 2][0], pipes[1 - position % 2][1], lead, shared) if turns else None
         saved.append(_start(side, args.pytest_args, out, index, core, running, ends))
         if turns and position % 2 == 1:  # both blocks hold their ends now: when one exits, the other reads an empty pipe
             for descriptor in (end for pipe in pipes for end in pipe):

@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput(f"runs from different machines ({'; '.join(differences)}); pass --allow-machine-change to compare anyway")
     comparison = compare_runs(baseline, current, args.threshold, args.alpha, thresholds, normalise=args.normalise)
     warn_unmatched("compare", config, thresholds, comparison)
-    comparison.notes = notes + [f"machine change allowed: {d}" for d in differences]
+    comparison.notes = notes + comparison.notes + [f"machine change allowed: {d}" for d in differences]
     show(comparison)
     if args.markdown:
         atomic_write(args.markdown, markdown(comparison))

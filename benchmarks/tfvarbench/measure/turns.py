@@ -17,9 +17,14 @@ iterations was faster per call (a slope of -0.1 in logs): a change of process-to
 that only many more pairs could average away. pyperf likewise calibrates its loops once and
 gives every worker process the same.
 
-The turn is one byte in a pipe: `TFVARBENCH_TURNS=WAIT,HAND,FILE` names the pipe this block's turn
-arrives on, the one it hands the other's turn into (file descriptors `tfvarbench ab` passes), and
-the pair's file of iterations.
+The block that goes first times each round of a case just before the other does, which the
+other's round gains from (here the second was about 1% faster, all pairs alike): `tfvarbench ab`
+lets each side go first in every other pair, so the effect cancels, and says which went first so
+the verdict can take it out of the pairs' spread (analysis/pairs.py).
+
+The turn is one byte in a pipe: `TFVARBENCH_TURNS=WAIT,HAND,LEAD,FILE` names the pipe this block's
+turn arrives on, the one it hands the other's turn into (file descriptors `tfvarbench ab` passes),
+whether it goes `first` or `second`, and the pair's file of iterations.
 """
 from __future__ import annotations
 
@@ -37,8 +42,8 @@ SHARED_ENV = "TFVARBENCH_TURNS_ITERATIONS"
 class Turns:
     """This block's end of the two pipes; `alone` once the other block is gone."""
 
-    def __init__(self, wait: int, hand: int, shared: Path | None = None) -> None:
-        self.wait, self.hand, self.alone, self.shared = wait, hand, False, shared
+    def __init__(self, wait: int, hand: int, shared: Path | None = None, lead: str | None = None) -> None:
+        self.wait, self.hand, self.alone, self.shared, self.lead = wait, hand, False, shared, lead
 
     def take(self) -> None:
         """Wait for the turn (at once, when the other block is gone)."""
@@ -76,10 +81,12 @@ def begin() -> Turns | None:
     if spec is None or _turns is not None:
         return _turns
     try:
-        wait, hand, *shared = spec.split(",", 2)
-        _turns = Turns(int(wait), int(hand), Path(shared[0]) if shared else None)
-    except ValueError:
-        raise ValueError(f"{ENV}={spec!r}: must be two file descriptors and a file, WAIT,HAND,FILE") from None
+        wait, hand, *rest = spec.split(",", 3)
+        if rest and rest[0] not in ("first", "second"):
+            raise ValueError(rest[0])
+        _turns = Turns(int(wait), int(hand), Path(rest[1]) if len(rest) > 1 else None, rest[0] if rest else None)
+    except (ValueError, IndexError):
+        raise ValueError(f"{ENV}={spec!r}: must be two file descriptors, first or second, and a file: WAIT,HAND,LEAD,FILE") from None
     if _turns.shared is not None:
         os.environ[SHARED_ENV] = str(_turns.shared)
     _turns.take()

@@ -69,6 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = apply(threads, config.getoption("pin"))
     if turns is not None:  # its rounds pair with the other side's block's, round by round (analysis/pairs.py)
         settings["turns"] = True
+        settings["turn"] = turns.lead  # which of the pair went first: not a setting two runs must share
     if len(counts) > 1:
         settings["threads"] = counts  # the run's counts, so two runs over the same list compare
     config.stash[SETTINGS] = settings
