@@ -11,13 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tfvarbench.analysis.pairs import disturbed, round_paired
 from tfvarbench.analysis.regress import compare_runs, judge_cases
-from tfvarbench.runs import Run
 from tfvarbench.cli import _build
 from tfvarbench.cli.ab import JOB_ALPHA, _check, case_alpha
 from tfvarbench.cli.blockpairs import order, side_core
+from tfvarbench.runs import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "tests" / "plugins"

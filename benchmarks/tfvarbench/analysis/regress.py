@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..runs import Run, RunError
-from .sides import load_thresholds, machine_differences, side, threshold_for
 from .pairs import DISTURBED, pair_runs, round_paired
+from .sides import load_thresholds, machine_differences, side, threshold_for
 from .spread import Spread, as_runs, between, drift, fit_prior, logs, within
 from .spread import paired as pair_spread
 from .verdict import ALPHA, VERDICTS, Evidence, Verdict, evidence, judge
