@@ -1,6 +1,7 @@
 """`tfvarbench ab`: the order of a job's blocks, the verdict from pairs of blocks on simulated series (seeded), and the command as a user runs it."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tfvarbench.analysis.pairs import disturbed, round_paired
+from tfvarbench.analysis.pairs import disturbed, pair_runs, round_paired
 from tfvarbench.analysis.regress import compare_runs, judge_cases
 from tfvarbench.cli import _build
 from tfvarbench.cli.ab import JOB_ALPHA, _check, case_alpha
@@ -103,7 +104,8 @@ def _turns_job(rng: random.Random, pairs: int, rounds: int, shift: float, turns:
                 cases.append({"family": "assignment", "case": f"case{index}", "size": "scalar", "dtype": "float32", "device": "CPU:0",
                               "mode": "eager", "data": data, "median_s": sorted(data)[rounds // 2], "blocks": 1})
             lead = "first" if (pair % 2 == 0) == (name == "baseline") else "second"
-            machine = {"tfvarbench": {"settings": {"pinned_to_core": 0, "turns": turns, "turn": lead}}}
+            settings = {"pinned_to_core": 0, "turns": turns, "turn": lead, "pair": f"iterations-{pair + 1:02d}"}
+            machine = {"tfvarbench": {"settings": settings}}
             runs.append(Run(Path(f"{name}-{pair}.json"), str(pair), "host", f"2026-12-02T00:0{pair}:00", machine, {}, cases))
     return sides
 
@@ -152,6 +154,17 @@ def test_no_pair_is_left_out_when_a_change_moves_every_pair_or_too_few_would_sta
     noisy = {f"case{index}": [0.001 * (index % 5)] * 4 + [0.2 * (index % 5 - 2)] for index in range(30)}
     assert disturbed(noisy) == [4]
     assert disturbed({name: values[1:] for name, values in noisy.items()}) == []  # four pairs: none is dropped
+
+
+def test_compare_pairs_an_ab_jobs_blocks_by_the_pair_they_name_not_by_their_start_times() -> None:
+    baseline, current = _turns_job(random.Random(2), pairs=4, rounds=10, shift=0.0)
+    starts = ["00:00:03", "00:00:01", "00:01:04", "00:01:02", "00:00:02", "00:00:04", "00:01:01", "00:01:03"]
+    runs = [dataclasses.replace(run, datetime=f"2026-12-02T{started}") for run, started in zip([*baseline, *current], starts)]
+    baseline, current = runs[:4], runs[4:]  # two pairs at once: by start time, B2 C1 C3 ... would pair blocks of different pairs
+    assert pair_runs(baseline, current[::-1]) == [(0, 3), (1, 2), (2, 1), (3, 0)]
+    for run in current:
+        del run.machine["tfvarbench"]["settings"]["pair"]  # runs that name no pair are paired by start time, as before:
+    assert pair_runs(baseline, current) == [(1, 0), (0, 1), (3, 2), (2, 3)]  # here blocks of different pairs
 
 
 def test_a_case_whose_blocks_timed_different_rounds_is_judged_by_its_medians() -> None:

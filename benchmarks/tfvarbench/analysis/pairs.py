@@ -28,12 +28,17 @@ def _started(run: Run) -> datetime | None:
 def pair_runs(baseline: Sequence[Run], current: Sequence[Run]) -> list[tuple[int, int]] | None:
     """(baseline index, current index) of each pair of runs next to each other in time, or None when the sides did not alternate.
 
-    The runs of both sides, in the order they started, must come in twos of one baseline and one
+    Blocks of `tfvarbench ab` name their pair (two pairs ran at once there, so their start times
+    interleave). Otherwise the runs of both sides, in the order they started, must come in twos of one baseline and one
     current run (B C C B B C ... or B C B C ...), at least two twos; otherwise (one run a side, a
     side run all at once, a run without a start time) the comparison is not paired.
     """
     if len(baseline) != len(current) or len(baseline) < 2:
         return None
+    named = [[_settings(run).get("pair") for run in side] for side in (baseline, current)]
+    if all(named[0]) and all(named[1]) and len(set(named[0])) == len(named[0]) and sorted(named[0]) == sorted(named[1]):
+        where = {pair: index for index, pair in enumerate(named[1])}  # `tfvarbench ab`'s blocks say which pair they were
+        return [(index, where[pair]) for index, pair in enumerate(named[0])]
     started = [(_started(run), "baseline", index) for index, run in enumerate(baseline)]
     started += [(_started(run), "current", index) for index, run in enumerate(current)]
     if any(time is None for time, _, _ in started):

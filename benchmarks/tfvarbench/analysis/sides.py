@@ -96,7 +96,7 @@ def machine_differences(baseline: Sequence[Run], current: Sequence[Run]) -> tupl
             # Whether a run was pinned matters, not to which core (a duet pair of `ab` pins its sides to two).
             "run settings": tuple(sorted(
                 ("pinned", "True") if key == "pinned_to_core" else (key, str(value))
-                for key, value in (info.get("settings") or {}).items() if key not in ("pythonhashseed", "turn") and value is not None
+                for key, value in (info.get("settings") or {}).items() if key not in ("pythonhashseed", "turn", "pair") and value is not None
             )),
         }
 

@@ -69,7 +69,8 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = apply(threads, config.getoption("pin"))
     if turns is not None:  # its rounds pair with the other side's block's, round by round (analysis/pairs.py)
         settings["turns"] = True
-        settings["turn"] = turns.lead  # which of the pair went first: not a setting two runs must share
+        # Which of the pair went first, and which pair (`compare` pairs the blocks again by it): not settings two runs must share.
+        settings.update(turn=turns.lead, pair=turns.shared.stem if turns.shared else None)
     if len(counts) > 1:
         settings["threads"] = counts  # the run's counts, so two runs over the same list compare
     config.stash[SETTINGS] = settings
