@@ -1,12 +1,14 @@
 """`tfvarbench ab`: time a baseline and a current side in one job, block by block, and judge each case from pairs of neighbouring blocks.
 
 A block is one fresh process that times every selected case once (`pytest benchmarks --blocks 1`).
-By default the two blocks of a pair run at once on one core and take turns, pass by pass
-(measure/turns.py): pass k of one side is timed a second or so from pass k of the other, so the
-machine's changes of speed over minutes, which hide a 5% change when whole runs are compared,
-reach both sides alike; with two cores, two pairs run at once, one a core. `--design alternate`
-runs one block at a time (A B B A ...), `--design duet` a pair's blocks at once on a core each.
-The verdict is `compare`'s, paired block by block (analysis/regress.py). Exit 0: no case got slower; 1: one did; 2: bad input, or a block failed.
+By default the two blocks of a pair run at once on one core and take turns, round by round
+(measure/turns.py), with one calibration: round k of a case on one side is timed milliseconds from
+round k on the other, so the machine's changes of speed from second to second, which hide a 5%
+change when whole runs or blocks are compared, reach both sides alike; with two cores, two pairs
+run at once, one a core. `--design alternate` runs one block at a time (A B B A ...), `--design
+duet` a pair's blocks at once on a core each.
+The verdict is `compare`'s, paired block by block and, for blocks that took
+turns, round by round (analysis/regress.py, pairs.py). Exit 0: no case got slower; 1: one did; 2: bad input, or a block failed.
 """
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--pairs", type=int, metavar="N", help=f"pairs of blocks (default: as many as --budget allows, an even number, at least {MIN_PAIRS})")
     parser.add_argument("--budget", type=float, default=BUDGET_S, metavar="SECONDS", help=f"time the job may take when --pairs is not given (default {BUDGET_S:g})")
     parser.add_argument("--design", choices=DESIGNS, default="turns",
-                        help="turns (default): a pair's two blocks run at once on one core and take turns pass by pass, a pair on each core;"
+                        help="turns (default): a pair's two blocks run at once on one core and take turns round by round, a pair on each core;"
                         " alternate: A B B A ... one block at a time; duet: a pair's blocks at once, each on a core of its own")
     parser.add_argument("--with-multiworker", action="store_true",
                         help="time the multi-worker family too (left out unless the pytest arguments name it: see WITHOUT)")
@@ -126,11 +128,11 @@ def _check(args: argparse.Namespace) -> Path:
         raise BadInput(f"--alpha {args.alpha}: must be between 0 and 0.5")
     if args.design == "duet" and len(os.sched_getaffinity(0)) < 2:
         raise BadInput("--design duet: needs two cores this process may use, one a side")
+    # Blocks are saved into --out as they finish, so it must be new or empty (nothing of the user's is in the way).
+    check_outputs(folders={"--out": args.out})
     if not args.with_multiworker and not any(WITHOUT[0] in arg for arg in args.pytest_args):
         args.pytest_args = [*args.pytest_args, "--ignore", WITHOUT[1]]
         print(f"ab leaves out the {WITHOUT[0]} family (--with-multiworker, or -k {WITHOUT[0]}, times it too)", flush=True)
-    # Blocks are saved into --out as they finish, so it must be new or empty (nothing of the user's is in the way).
-    check_outputs(folders={"--out": args.out})
     return Path(args.out)
 
 
