@@ -89,3 +89,18 @@ def test_the_two_blocks_of_a_pair_time_a_case_with_the_iterations_the_first_cali
     monkeypatch.setenv(turns.SHARED_ENV, str(shared))
     assert turns.agree("assignment/assign/CPU:1/scalar/float32", 300) == 97
     assert sorted(p.name for p in tmp_path.iterdir()) == ["iterations-01.json"]  # staged writes renamed into place
+
+
+def test_a_later_block_of_a_run_skips_calibrating_what_an_earlier_one_calibrated_unless_taking_turns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "iterations.json"
+    monkeypatch.setattr(turns, "_turns", None)
+    monkeypatch.setenv(turns.SHARED_ENV, str(shared))
+    assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") is None  # the first block: nothing known yet
+    assert turns.agree("assignment/assign/CPU:0/scalar/float32", 141) == 141
+    assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") == 141  # a later block takes it as it is
+    assert turns.calibrated("assignment/assign/CPU:1/scalar/float32") is None
+    # Taking turns, both blocks of a pair calibrate (so both warm up alike), and agree on the first one's count.
+    monkeypatch.setattr(turns, "_turns", turns.Turns(-1, -1, shared))
+    assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") is None

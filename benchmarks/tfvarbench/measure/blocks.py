@@ -25,6 +25,7 @@ from typing import Any
 
 from .progress import Estimate, Follower, ProgressLine
 from .stream import ReportWriter, replay
+from .turns import SHARED_ENV
 from .workers import log_tail
 
 __all__ = ["BlockFailed", "block_name", "child_command", "merge_saved", "run_blocks", "ReportWriter", "write_json"]
@@ -123,6 +124,17 @@ class _Terminated(BaseException):
     """SIGTERM reached the parent (a timeout, a cancelled CI job)."""
 
 
+def _shared_iterations(folder: Path, threads: int | None) -> dict[str, str]:
+    """The file in which the run's first block leaves each case's calibrated iterations for the later blocks.
+
+    A block then skips calibrating (a full block spent about 6% of its cases' time on it), and every
+    block times a case with the same rounds, as pyperf's workers do: calibrated apart, one case's
+    counts differed by 30% from process to process, and a round of more iterations was faster per
+    call (measure/turns.py). A count of threads is a case of its own, so it has a file of its own.
+    """
+    return {SHARED_ENV: str(folder / f"iterations{'' if threads is None else f'-threads{threads}'}.json")}
+
+
 # How often the parent looks at a block's stream to update its progress line.
 POLL_S = 0.5
 
@@ -173,7 +185,7 @@ def run_blocks(
             progress[0].start(block)
         with log.open("wb") as out:
             # A fixed hash seed: dict and set layouts, and so the order of work they drive, repeat from block to block.
-            env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
+            env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"), **_shared_iterations(folder, threads)}
             child = subprocess.Popen(child_command(args, block, folder, threads), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 follow = Follower(folder / f"{name}.reports", progress[0]) if progress else None

@@ -23,6 +23,7 @@ from typing import Any
 from .coordinator import PROGRESS
 from .hardware import worker_devices
 from .settings import worker_core
+from .turns import SHARED_ENV
 from .workers import WorkerFailed, free_ports, log_tail
 
 __all__ = ["ClusterFailed", "ClusterGroup", "exit_words"]
@@ -85,7 +86,13 @@ class ClusterGroup:
             "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
             "PYTHONPATH": os.pathsep.join(filter(None, [harness, os.environ.get("PYTHONPATH")])),
             "TFVARBENCH_WORKER_CORE": "" if core is None else str(core),
+            **self._iterations(),
         }
+
+    def _iterations(self) -> dict[str, str]:
+        """The file of iterations the blocks share (measure/turns.py), one per cluster size: its case names do not say the size."""
+        shared = os.environ.get(SHARED_ENV)
+        return {SHARED_ENV: str(Path(shared).with_suffix(f".{self.ps}ps-{self.workers}w.json"))} if shared else {}
 
     def command(self, task: tuple[str, int]) -> list[str]:
         if task[0] != "coordinator":

@@ -10,13 +10,17 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "DeviceError",
     "kind",
+    "missing_kernel",
     "normalise",
-    "select",
     "same_device",
+    "select",
 ]
 
 _NAME = re.compile(r"^(?:/?device:)?(cpu|gpu|tpu):(\d+)$", re.IGNORECASE)
 _GROUPS = ("all", "cpu", "gpu")
+# Errors TensorFlow raises when an op has no kernel for a dtype on a device type.
+_NO_KERNEL = ("No OpKernel was registered", "no supported kernel", "Could not find device for node", "not supported on",
+              "Detected unsupported operations")  # the last: XLA cannot compile an op of the function
 
 
 class DeviceError(ValueError):
@@ -35,6 +39,16 @@ def normalise(name: str) -> str:
 def kind(name: str) -> str:
     """The device type of a device name: 'CPU', 'GPU' or 'TPU'."""
     return normalise(name).split(":")[0]
+
+
+def missing_kernel(message: str, op: str, mode: str, device: str, dtype: str) -> str | None:
+    """Why `op` cannot run on `device`, when TensorFlow's error `message` says it has no kernel there (None for any other error)."""
+    if not any(marker in message for marker in _NO_KERNEL):
+        return None
+    first = message.strip().splitlines()[0][:160]
+    if "Detected unsupported operations" in message:
+        return f"{op} [{mode}]: XLA cannot compile it on {device}: {first}"
+    return f"{op} has no {dtype} kernel on {device}: {first}"
 
 
 def same_device(placed: str, requested: str) -> bool:

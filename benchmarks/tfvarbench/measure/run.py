@@ -15,21 +15,16 @@ from typing import Any, NamedTuple
 
 from ..runs import CaseRecord, make_record
 from .cases import Case, Profile
-from .devices import kind
+from .devices import kind, missing_kernel
 from .memory import DevicePeak, rss_bytes
 from .phases import Phases, shares
 from .rounds import Slot, hand_over, loop_cost, measure, on_shallow_stack, run_passes
 from .settings import thread_count
 from .setup import Setup, Unsupported, VerificationError
 from .timing import Plan, budget_of, calibrate, passes, sync_cost, synced_clock, timed_once
-from .turns import agree
+from .turns import agree, calibrated
 
 __all__ = ["Outcome", "Spec", "deliver", "passes", "run_batch", "run_case", "worker_case"]
-
-# Errors TensorFlow raises when an op has no kernel for a dtype on a device type.
-_NO_KERNEL = ("No OpKernel was registered", "no supported kernel", "Could not find device for node", "not supported on",
-              "Detected unsupported operations")  # the last: XLA cannot compile an op of the function
-
 
 class Spec(NamedTuple):
     """Which case to run, where, at what size and dtype, in which block of the run."""
@@ -62,16 +57,6 @@ class _Placed:
     phases: Phases
 
 
-def _unsupported(error: Exception, case: Case, device: str, dtype: str) -> Unsupported | None:
-    message = str(error)
-    if any(marker in message for marker in _NO_KERNEL):
-        first = message.strip().splitlines()[0][:160]
-        if "Detected unsupported operations" in message:
-            return Unsupported(f"{case.op} [{case.mode}]: XLA cannot compile it on {device}: {first}")
-        return Unsupported(f"{case.op} has no {dtype} kernel on {device}: {first}")
-    return None
-
-
 def _place(spec: Spec, profile: Profile, work: Callable[[Setup, Any, Phases], Any]) -> _Placed:
     """Build the case on its device and run work(setup, body, phases) there, on a shallow stack; memory measured around both.
 
@@ -95,10 +80,10 @@ def _place(spec: Spec, profile: Profile, work: Callable[[Setup, Any, Phases], An
     try:
         done = on_shallow_stack(build_then_work, setup.device)
     except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
-        unsupported = _unsupported(error, spec.case, setup.device, spec.dtype)
-        if unsupported is None:
+        reason = missing_kernel(str(error), spec.case.op, spec.case.mode, setup.device, spec.dtype)
+        if reason is None:
             raise
-        raise unsupported from None
+        raise Unsupported(reason) from None
     with phases.phase("memory"):
         device_peak, rss_growth = peak.peak(), rss_bytes() - rss_before
     return _Placed(setup, done, device_peak, rss_growth, phases)
@@ -152,13 +137,17 @@ def run_case(
 
 def _prepare(spec: Spec, profile: Profile, clock: Callable[[], float]) -> _Placed:
     """Build the case, time its first call and calibrate it; work = (body, first call seconds, plan)."""
+    key = f"{spec.case.family}/{spec.case.name}/{'/'.join(spec[1:4])}"
+
     def first_and_calibrate(setup: Setup, body: Callable[[], Any], phases: Phases) -> tuple[Callable[[], Any], float, Plan]:
         with phases.phase("first_call"):
             first_call_s, _ = timed_once(body, clock)
         with phases.phase("calibrate"):
             sync_s = sync_cost() if clock is synced_clock else 0.0  # a plain clock waits for nothing
-            plan, key = calibrate(body, budget_of(profile), sync_s, clock, first_call_s=first_call_s), "/".join(spec[1:4])
-            return body, first_call_s, replace(plan, iterations=agree(f"{spec.case.family}/{spec.case.name}/{key}", plan.iterations))  # taking turns
+            if (earlier := calibrated(key)) is not None:  # an earlier block of the run calibrated it: every block times the same rounds
+                return body, first_call_s, Plan(earlier, passes(profile), 1, profile.round_s, sync_s, calibration_calls=0)
+            plan = calibrate(body, budget_of(profile), sync_s, clock, first_call_s=first_call_s)
+            return body, first_call_s, replace(plan, iterations=agree(key, plan.iterations))  # the first block decides
 
     return _place(spec, profile, first_and_calibrate)
 
@@ -198,7 +187,8 @@ def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float
         if slot.error is not None:
             outcome.error = slot.error
             continue
-        plan = replace(plan, rounds=rounds, warmup_rounds=1)
+        # The round as timed (a plan from an earlier block's calibration has only the budget's).
+        plan = replace(plan, rounds=rounds, warmup_rounds=1, round_s=statistics.median(slot.data) * plan.iterations if slot.data else plan.round_s)
         try:
             calls = 1 + plan.calibration_calls + slot.calls
             outcome.record = _verified_record(

@@ -32,11 +32,12 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["ENV", "Turns", "agree", "begin", "swap", "taking_turns"]
+__all__ = ["ENV", "SHARED_ENV", "Turns", "agree", "begin", "calibrated", "swap", "taking_turns"]
 
 ENV = "TFVARBENCH_TURNS"
-# The pair's file of iterations, for the processes a block starts (a multi-worker case's workers calibrate too).
-SHARED_ENV = "TFVARBENCH_TURNS_ITERATIONS"
+# The file of iterations the blocks share: a pair's, or a run's (measure/blocks.py), read by the processes
+# a block starts too (a multi-worker case's workers calibrate as well).
+SHARED_ENV = "TFVARBENCH_ITERATIONS"
 
 
 class Turns:
@@ -104,17 +105,39 @@ def taking_turns() -> bool:
     return _turns is not None
 
 
+def _shared() -> Path | None:
+    return _turns.shared if _turns is not None else Path(os.environ[SHARED_ENV]) if os.environ.get(SHARED_ENV) else None
+
+
+def _known(shared: Path) -> dict:
+    try:
+        return json.loads(shared.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def calibrated(case: str) -> int | None:
+    """The iterations an earlier block of this run calibrated `case` to, so this block need not calibrate it; None when none did.
+
+    Not when taking turns: both blocks of a pair calibrate, so both warm every case up alike, and
+    `agree` gives them one count.
+    """
+    shared = _shared()
+    if shared is None or _turns is not None:
+        return None
+    known = _known(shared).get(case)
+    return int(known) if known is not None else None
+
+
 def agree(case: str, iterations: int) -> int:
-    """The iterations a round of `case` takes in both blocks of the pair: the first to calibrate it decides (this one's when alone)."""
-    shared = _turns.shared if _turns is not None else Path(os.environ[SHARED_ENV]) if os.environ.get(SHARED_ENV) else None
+    """The iterations a round of `case` takes in every block sharing a file: the first to calibrate it decides (this one's when alone)."""
+    shared = _shared()
     if shared is None:
         return iterations
-    # Only one block of the pair runs at a time, so reading and then writing the file is safe (a
-    # block's workers agree on their count among themselves first: each writes the same).
-    try:
-        known = json.loads(shared.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        known = {}
+    # Only one block sharing the file runs at a time (a pair's blocks take turns, a run's blocks run
+    # one after another), so reading and then writing it is safe (a block's workers agree on their
+    # count among themselves first: each writes the same).
+    known = _known(shared)
     if case in known:
         return int(known[case])
     known[case] = iterations
