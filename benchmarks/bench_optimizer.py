@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfvarbench.measure import Family, Setup, Stepped, repeated_add
+from tfvarbench.measure import Family, Setup, Stepped, repeated_add, tiled
 
 family = Family(
     "optimizer",
@@ -128,8 +128,8 @@ class _Params:
 
 def _params(s: Setup, rule: Rule, way: str, count: int) -> _Params:
     lengths = [len(chunk) for chunk in np.array_split(np.arange(s.elements), count)]
-    variables = [s.variable(np.resize(START, n).astype(s.dtype), name=f"v{i}") for i, n in enumerate(lengths)]
-    gradients = [s.tensor(np.resize(GRADIENT, n).astype(s.dtype), name=f"g{i}") for i, n in enumerate(lengths)]
+    variables = [s.variable(tiled(START.astype(s.dtype), n), name=f"v{i}") for i, n in enumerate(lengths)]
+    gradients = [s.tensor(tiled(GRADIENT.astype(s.dtype), n), name=f"g{i}") for i, n in enumerate(lengths)]
     reference = Stepped({"var": START, **{k: np.full(START.shape, v) for k, v in rule.slots.items()}},
                         lambda state, t: rule.reference(state, t, way), s.dtype, (s.elements,))
     s.info.update(variables=count, rule=rule.name)
@@ -151,10 +151,10 @@ def _expect_all(s: Setup, p: _Params, slot_of: Callable[[int, str], Any], names:
     """Every variable and, for each reference name in `names` (-> transform or None), its slot."""
     for i, var in enumerate(p.variables):
         shape = tuple(var.shape)
-        _expect(s, var, p.reference.after("var", shape=shape), np.resize(START, shape), f"v{i}")
+        _expect(s, var, p.reference.after("var", shape=shape), tiled(START, shape), f"v{i}")
         for name, transform in names.items():
             first = p.reference.start[name]
-            start = np.resize(transform(first) if transform else first, shape)
+            start = tiled(transform(first) if transform else first, shape)
             _expect(s, (lambda i=i, name=name: slot_of(i, name)), p.reference.after(name, transform, shape), start, f"v{i} {name}")
 
 

@@ -102,6 +102,15 @@ def _local(s: Setup, step: Any, workers: int) -> Callable[[], None]:
     return body
 
 
+def _everywhere(s: Setup, step: float) -> Callable[[int], np.ndarray]:
+    """after(n) for a variable of the case's shape, all of whose elements start at 0 and gain `step` a call.
+
+    One element's value, broadcast: computed over a whole 16Mi array, it took most of a second a shard.
+    """
+    one = s.adds(0, step)
+    return lambda calls: np.broadcast_to(one(calls), s.shape)
+
+
 # --- assign_add of a remote variable ----------------------------------------------------------------
 def _assign_add_remote(s: Setup, name: str):
     strategy, coordinator, ps, workers = _remote(s, name)
@@ -114,7 +123,7 @@ def _assign_add_remote(s: Setup, name: str):
         with tf.device(None):  # computed where the worker puts it (its GPU, if it has one), not where it was traced
             v.assign_add(tf.fill(shape, tf.constant(X, dtype)), read_value=False)
 
-    _expect_on_servers(s, v, name, ps, s.adds(np.zeros(shape, dtype), workers * X))
+    _expect_on_servers(s, v, name, ps, _everywhere(s, workers * X))
     return _schedule(coordinator, step, workers)
 
 
@@ -165,7 +174,7 @@ def _sgd_remote(s: Setup, name: str):
     strategy, coordinator, ps, workers = _remote(s, name)
     with strategy.scope():
         v = tf.Variable(s.host(0))
-    _expect_on_servers(s, v, name, ps, s.adds(np.zeros(s.shape, s.dtype), -LR * X * workers))
+    _expect_on_servers(s, v, name, ps, _everywhere(s, -LR * X * workers))
     return _schedule(coordinator, _sgd_step(_shards(v), s.shape, s.dtype), workers)
 
 

@@ -5,7 +5,7 @@ blocks (fresh processes) and multi-worker processes. Variants import their autho
 `from tfvarbench.measure import Family, Setup`.
 """
 from .cases import PROFILES, Family, Profile
-from .reference import Stepped, constant_steps, repeated_add
+from .reference import Stepped, constant_steps, repeated_add, tiled
 from .setup import Setup, Unsupported, VerificationError
 
-__all__ = ["PROFILES", "Family", "Profile", "Setup", "Stepped", "Unsupported", "VerificationError", "constant_steps", "repeated_add"]
+__all__ = ["PROFILES", "Family", "Profile", "Setup", "Stepped", "Unsupported", "VerificationError", "constant_steps", "repeated_add", "tiled"]
