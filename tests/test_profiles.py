@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,15 @@ from tfvarbench.measure import PROFILES
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 FAMILIES = (
-    "bench_assign", "bench_function", "bench_gradient", "bench_mirrored", "bench_multiworker", "bench_paramserver", "bench_reference",
-    "bench_sparse", "bench_stack",
+    "bench_assign", "bench_function", "bench_gradient", "bench_mirrored", "bench_multiworker", "bench_optimizer", "bench_paramserver",
+    "bench_reference", "bench_sparse", "bench_stack",
 )
 
 
 def _family(module: str):
     spec = importlib.util.spec_from_file_location(f"profile_{module}", BENCHMARKS / f"{module}.py")
     loaded = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = loaded  # a dataclass in the module (bench_optimizer's Rule) looks its module up there
     spec.loader.exec_module(loaded)
     return loaded.family
 
@@ -40,7 +42,7 @@ def test_full_plus_is_the_whole_grid_and_full_leaves_out_only_what_it_names(fami
         kept, everything = _grid(family, "full"), _grid(family, "full+")
         assert kept <= everything
         for name, size, dtype in everything - kept:
-            assert any(omission.covers(family.name, size, dtype) for omission in full.leaves_out), (family.name, name, size, dtype)
+            assert any(omission.covers(family.name, size, dtype, name) for omission in full.leaves_out), (family.name, name, size, dtype)
 
 
 def test_full_keeps_every_variant_at_every_size_in_float32_and_three_sizes_of_the_other_dtypes_for_assignment(families: dict) -> None:
@@ -69,10 +71,21 @@ def test_the_workers_run_the_multiworker_familys_grid_and_nothing_no_test_reads(
     assert {dtype for _, _, dtype in _grid(families["bench_mirrored"], "full+")} == {"float32", "float64"}
 
 
+def test_full_times_optimizers_over_one_variable_and_adams_half_floats_at_1mi(families: dict) -> None:
+    kept, everything = _grid(families["bench_optimizer"], "full"), _grid(families["bench_optimizer"], "full+")
+    assert not any(name.endswith("_100") for name, _, _ in kept) and any(name.endswith("_100") for name, _, _ in everything)
+    assert {entry for entry in everything if entry[2] == "float32" and not entry[0].endswith("_100")} <= kept  # every rule, way and mode
+    halves = {(name, size) for name, size, dtype in kept if dtype in ("float16", "bfloat16")}
+    assert halves and all(name.startswith("adam_") and size == "1Mi" for name, size in halves)
+    adam = {name for name, _, _ in kept if name.startswith(("adam_keras3", "adam_legacy", "adam_fused"))}
+    assert len(adam) == 9 and {name for name, _ in halves} == adam  # each Adam way, in each mode
+
+
 def test_full_says_what_it_leaves_out_and_how_to_run_it() -> None:
     assert PROFILES["full"].left_out() == (
         "--profile full leaves out every family but assignment, optimizer in float16, float64, int32; assignment at 64Ki, 16Mi in float16, float64,"
-        " int32; multiworker at 16Mi: --profile full+ runs them too"
+        " int32; multiworker at 16Mi; optimizer over 100 variables; optimizer rules but Adam in float16, bfloat16; optimizer at 1Ki in float16,"
+        " bfloat16: --profile full+ runs them too"
     )
 
 

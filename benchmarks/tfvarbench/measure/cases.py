@@ -1,4 +1,4 @@
-"""What a benchmark case is: a family of variants, the profiles that choose their grid, and their placements.
+"""What a benchmark case is: a family of variants, its grid under a profile (measure/profiles.py), and its placements.
 
 A variant is one function that takes a `Setup` (tfvarbench.measure.setup), makes its variables and
 inputs through it, declares what state the timed body must leave after n calls, and returns the
@@ -12,88 +12,12 @@ from typing import Any
 
 from ..runs import SIZES
 from .hardware import HardwareError, replica_groups, worker_devices
+from .profiles import PROFILES, Omission, Profile
 
-__all__ = ["Builder", "Case", "Family", "Omission", "PROFILES", "Profile", "rows_touched"]
+__all__ = ["PROFILES", "Builder", "Case", "Family", "Omission", "Profile", "rows_touched"]
 
 # A variant: takes the case's Setup, returns the body to time.
 Builder = Callable[[Any], Callable[[], Any]]
-
-
-@dataclass(frozen=True)
-class Omission:
-    """Cases a profile leaves out to keep to its time: at `sizes`, in `dtypes`, of `families` (all of each when empty), except `but` families."""
-
-    sizes: tuple[str, ...] = ()
-    dtypes: tuple[str, ...] = ()
-    families: tuple[str, ...] = ()
-    but: tuple[str, ...] = ()
-
-    def covers(self, family: str, size: str, dtype: str) -> bool:
-        chosen = (not self.families or family in self.families) and family not in self.but
-        return chosen and (not self.sizes or size in self.sizes) and (not self.dtypes or dtype in self.dtypes)
-
-    def __str__(self) -> str:
-        where = ", ".join(self.families) if self.families else "every family" + (f" but {', '.join(self.but)}" if self.but else "")
-        return where + (f" at {', '.join(self.sizes)}" if self.sizes else "") + (f" in {', '.join(self.dtypes)}" if self.dtypes else "")
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A size/dtype grid and a time budget: `quick` for a laptop minute or two, `full` for the whole grid.
-
-    A run times every case `blocks` times, for `case_s` each: one block per fresh Python process,
-    one after another (tfvarbench.blocks). On a shared machine a case's speed depends on the
-    process and the minute; rounds timed back to back in one process cannot see that, blocks can,
-    and comparisons use the blocks' spread (see regress.py).
-    """
-
-    name: str
-    sizes: tuple[str, ...]
-    dtypes: tuple[str, ...]
-    round_s: float
-    case_s: float
-    min_rounds: int
-    blocks: int
-    leaves_out: tuple[Omission, ...] = ()
-    whole: str | None = None  # the profile that runs what this one leaves out
-
-    def runs(self, family: str, size: str, dtype: str) -> bool:
-        return not any(omission.covers(family, size, dtype) for omission in self.leaves_out)
-
-    def among(self, names: Sequence[str]) -> bool:
-        """Whether this profile is one of `names`, counting a whole profile (full+) as the one it completes (full)."""
-        return self.name in names or any(name in PROFILES and PROFILES[name].whole == self.name for name in names)
-
-    def left_out(self) -> str | None:
-        """What this profile leaves out and how to run it, in a sentence; None when it runs its whole grid."""
-        if not self.leaves_out:
-            return None
-        return f"--profile {self.name} leaves out {'; '.join(map(str, self.leaves_out))}: --profile {self.whole} runs them too"
-
-
-_ALL_SIZES = ("scalar", "1Ki", "64Ki", "1Mi", "16Mi")
-_ALL_DTYPES = ("float32", "float16", "float64", "int32")
-_FULL_TIMING = dict(round_s=0.02, case_s=0.4, min_rounds=10, blocks=5)
-
-PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", ("scalar", "1Ki", "1Mi"), ("float32",), round_s=0.005, case_s=0.05, min_rounds=10, blocks=3),
-    # The picture in about 20 minutes on two cores (estimated from each case's phases on a sample:
-    # README, "The full profile's budget"): every family, variant and size in float32; the other
-    # dtypes for the assignment family only, at scalar, 1Ki and 1Mi (three sizes: enough for a cost
-    # model); the multi-worker family up to 1Mi (at 16Mi a case took tens of seconds over loopback
-    # gRPC); the optimizer family keeps its float16 and bfloat16 (1Ki and 1Mi only). A new family is
-    # float32-only here unless it is named in `but`.
-    "full": Profile(
-        "full", _ALL_SIZES, _ALL_DTYPES, **_FULL_TIMING,  # type: ignore[arg-type]
-        leaves_out=(
-            Omission(dtypes=_ALL_DTYPES[1:], but=("assignment", "optimizer")),  # mixed precision is what the optimizer family is about
-            Omission(("64Ki", "16Mi"), _ALL_DTYPES[1:], families=("assignment",)),
-            Omission(("16Mi",), families=("multiworker",)),
-        ),
-        whole="full+",
-    ),
-    "full+": Profile("full+", _ALL_SIZES, _ALL_DTYPES, **_FULL_TIMING),  # type: ignore[arg-type]
-}
 
 
 def rows_touched(label: str, table_rows: int) -> int:
@@ -172,13 +96,18 @@ class Family:
 
     def grid(self, profile: Profile) -> list[tuple[Case, str, str]]:
         """(case, size, dtype) for every combination this family runs under `profile`."""
-        sizes = self.grids["sizes"].get(profile.name) or self.sizes or profile.sizes
+        sizes = self._own("sizes", profile) or self.sizes or profile.sizes
         dtypes = profile.dtypes if self.dtypes is None else [d for d in profile.dtypes if d in self.dtypes] or [self.dtypes[0]]
-        dtypes = self.grids["dtypes"].get(profile.name) or dtypes
+        dtypes = self._own("dtypes", profile) or dtypes
         return [
             (case, size, dtype) for case in self.cases if case.profiles is None or profile.among(case.profiles)
-            for size in sizes for dtype in dtypes if case.runs_with(dtype, size) and profile.runs(case.family, size, dtype)
+            for size in sizes for dtype in dtypes if case.runs_with(dtype, size) and profile.runs(case.family, size, dtype, case.name)
         ]
+
+    def _own(self, kind: str, profile: Profile) -> Sequence[str] | None:
+        """This family's own grid of `kind` under `profile`, or under the profile it completes (full's, in full+)."""
+        grid = self.grids[kind]
+        return grid.get(profile.name) or next((grid[name] for name in grid if name in PROFILES and PROFILES[name].whole == profile.name), None)
 
     def devices(self, selected: Sequence[str], present: Sequence[str] | None = None, workers: int = 2) -> list[tuple[str, str | None]]:
         """(device or device group, reason to skip or None) for every placement this family runs on.
