@@ -173,6 +173,16 @@ def test_a_selection_of_one_block_starts_only_that_blocks_process(tmp_path: Path
     assert again.returncode == 0 and "2 passed" in again.stdout, again.stdout[-3000:] + again.stderr[-3000:]
 
 
+def test_test_ids_of_two_blocks_given_on_the_command_line_run_each_in_its_blocks_process(run_pytest, tmp_path: Path) -> None:
+    # Each block's process makes only its own block's tests: given the other block's id, it found no such test and exited 4.
+    ids = [f"benchmarks/bench_assign.py::test_assignment[assign_add_no_read-scalar-float32-CPU:0-block{block}]" for block in (1, 2)]
+    result = run_pytest(*ids, "--blocks", "2", "-q", "--results", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "2 passed" in result.stdout
+    (saved,) = tmp_path.glob("*/*.json")
+    assert sorted(bench["extra_info"]["block"] for bench in json.loads(saved.read_text())["benchmarks"]) == [1, 2]
+
+
 def test_options_that_need_one_process_are_one_usage_line(tmp_path: Path) -> None:
     result = _broken_run(tmp_path, "--pdb")
     assert result.returncode == 4

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,7 +46,7 @@ def child_command(args: Sequence[str], block: int, folder: Path, threads: int | 
     """
     own = ["--tfvarbench-threads", str(threads)] if threads is not None else []
     return [
-        sys.executable, "-m", "pytest", *_without_json(args),
+        sys.executable, "-m", "pytest", *_of_block(_without_json(args), block),
         "--tfvarbench-block", str(block), *own,
         "--tfvarbench-out", str(folder),
         "--benchmark-json", str(folder / f"{block_name(block, threads)}.json"),
@@ -55,6 +56,14 @@ def child_command(args: Sequence[str], block: int, folder: Path, threads: int | 
 def block_name(block: int, threads: int | None = None) -> str:
     """The stem of a block's files in the run's folder: block-2, or block-2-threads1 in a run over several counts."""
     return f"block-{block}" if threads is None else f"block-{block}-threads{threads}"
+
+
+def _of_block(args: Sequence[str], block: int) -> list[str]:
+    """`args` without the test ids of other blocks' tests (`...-block3]`): a block's process makes only its own block's tests, so it would not find them."""
+    return [arg for arg in args if not ((found := _BLOCK_ID.search(arg)) and int(found.group(1)) != block)]
+
+
+_BLOCK_ID = re.compile(r"::.*\[.*-block(\d+)\]$")
 
 
 def _without_json(args: Sequence[str]) -> list[str]:
