@@ -18,8 +18,8 @@ plus 8 ulps of its value (each implementation rounds in its own order).
 Quick profile (1Ki, float32, 8 cases, to keep the quick suite in its budget): Adam as Keras 3 eager,
 in a tf.function and XLA-compiled; the fused Adam (ResourceApplyAdam) eager and in a tf.function; the
 mixed_float16 LossScaleOptimizer step; assign(v + x) against assign_add(x). Everything else (every
-other rule, the legacy optimizers, the fused XLA step, 100 variables, float16 and bfloat16, 1Mi) is
-in --profile full.
+other rule, the legacy optimizers, the fused XLA step, 1Mi, and Adam in float16 and bfloat16 at 1Mi)
+is in --profile full; 100 variables and the other rules' float16 and bfloat16 in --profile full+.
 """
 from __future__ import annotations
 
