@@ -20,6 +20,13 @@ def test_a_blocks_process_is_not_given_the_users_json_file(tmp_path: Path) -> No
     assert "run.json" not in command and "--benchmark-json=other.json" not in command
 
 
+def test_a_blocks_process_is_given_only_its_own_blocks_test_ids(tmp_path: Path) -> None:
+    ids = [f"benchmarks/bench_assign.py::test_assignment[assign-scalar-float32-CPU:0-block{b}{t}]" for b in (1, 2) for t in ("", "-threads1")]
+    command = child_command([*ids, "benchmarks/bench_stack.py", "-k", "x"], 2, tmp_path)
+    assert [arg for arg in command if "::" in arg] == [ids[2], ids[3]]
+    assert "benchmarks/bench_stack.py" in command and "-k" in command
+
+
 def test_the_merged_run_replaces_the_users_json_file_whole(tmp_path: Path) -> None:
     target = tmp_path / "run.json"
     handle = target.open("wb")

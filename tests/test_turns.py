@@ -1,6 +1,8 @@
 """Blocks taking turns on one core (measure/turns.py): two real processes hand one turn back and forth, and one goes on alone once the other is gone."""
 from __future__ import annotations
 
+import json
+
 import os
 import subprocess
 import sys
@@ -98,9 +100,11 @@ def test_a_later_block_of_a_run_skips_calibrating_what_an_earlier_one_calibrated
     monkeypatch.setattr(turns, "_turns", None)
     monkeypatch.setenv(turns.SHARED_ENV, str(shared))
     assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") is None  # the first block: nothing known yet
-    assert turns.agree("assignment/assign/CPU:0/scalar/float32", 141) == 141
-    assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") == 141  # a later block takes it as it is
+    assert turns.agree("assignment/assign/CPU:0/scalar/float32", 141, 0.0052) == 141
+    assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") == (141, 0.0052)  # a later block takes it, and its round, as they are
     assert turns.calibrated("assignment/assign/CPU:1/scalar/float32") is None
+    shared.write_text(json.dumps({**json.loads(shared.read_text()), "assignment/assign/CPU:1/scalar/float32": 97}))  # another process adds one
+    assert turns.calibrated("assignment/assign/CPU:1/scalar/float32") == (97, None)  # a count not yet known is read again
     # Taking turns, both blocks of a pair calibrate (so both warm up alike), and agree on the first one's count.
     monkeypatch.setattr(turns, "_turns", turns.Turns(-1, -1, shared))
     assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") is None

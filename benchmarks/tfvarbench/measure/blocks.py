@@ -63,7 +63,7 @@ def _of_block(args: Sequence[str], block: int) -> list[str]:
     return [arg for arg in args if not ((found := _BLOCK_ID.search(arg)) and int(found.group(1)) != block)]
 
 
-_BLOCK_ID = re.compile(r"::.*\[.*-block(\d+)\]$")
+_BLOCK_ID = re.compile(r"::.*\[.*-block(\d+)(?:-threads\d+)?\]$")  # a run over thread counts ends ids in -threadsN
 
 
 def _without_json(args: Sequence[str]) -> list[str]:

@@ -145,9 +145,9 @@ def _prepare(spec: Spec, profile: Profile, clock: Callable[[], float]) -> _Place
         with phases.phase("calibrate"):
             sync_s = sync_cost() if clock is synced_clock else 0.0  # a plain clock waits for nothing
             if (earlier := calibrated(key)) is not None:  # an earlier block of the run calibrated it: every block times the same rounds
-                return body, first_call_s, Plan(earlier, passes(profile), 1, profile.round_s, sync_s, calibration_calls=0)
+                return body, first_call_s, Plan(earlier[0], passes(profile), 1, earlier[1] or profile.round_s, sync_s, calibration_calls=0)
             plan = calibrate(body, budget_of(profile), sync_s, clock, first_call_s=first_call_s)
-            return body, first_call_s, replace(plan, iterations=agree(key, plan.iterations))  # the first block decides
+            return body, first_call_s, replace(plan, iterations=agree(key, plan.iterations, plan.round_s))  # the first block decides
 
     return _place(spec, profile, first_and_calibrate)
 
@@ -187,8 +187,7 @@ def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float
         if slot.error is not None:
             outcome.error = slot.error
             continue
-        # The round as timed (a plan from an earlier block's calibration has only the budget's).
-        plan = replace(plan, rounds=rounds, warmup_rounds=1, round_s=statistics.median(slot.data) * plan.iterations if slot.data else plan.round_s)
+        plan = replace(plan, rounds=rounds, warmup_rounds=1)
         try:
             calls = 1 + plan.calibration_calls + slot.calls
             outcome.record = _verified_record(

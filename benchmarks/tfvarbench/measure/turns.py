@@ -109,15 +109,21 @@ def _shared() -> Path | None:
     return _turns.shared if _turns is not None else Path(os.environ[SHARED_ENV]) if os.environ.get(SHARED_ENV) else None
 
 
-def _known(shared: Path) -> dict:
-    try:
-        return json.loads(shared.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+_read: dict[Path, dict] = {}  # each file as this process last read or wrote it
 
 
-def calibrated(case: str) -> int | None:
-    """The iterations an earlier block of this run calibrated `case` to, so this block need not calibrate it; None when none did.
+def _known(shared: Path, case: str) -> dict:
+    """The counts in `shared`, read again only when `case` is not among those already read (another block may have added it)."""
+    if case not in _read.get(shared, {}):
+        try:
+            _read[shared] = json.loads(shared.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            _read[shared] = {}
+    return _read[shared]
+
+
+def calibrated(case: str) -> tuple[int, float | None] | None:
+    """The iterations (and round) an earlier block of this run calibrated `case` to, so this block need not calibrate it; None when none did.
 
     Not when taking turns: both blocks of a pair calibrate, so both warm every case up alike, and
     `agree` gives them one count.
@@ -125,22 +131,27 @@ def calibrated(case: str) -> int | None:
     shared = _shared()
     if shared is None or _turns is not None:
         return None
-    known = _known(shared).get(case)
-    return int(known) if known is not None else None
+    known = _known(shared, case).get(case)
+    if known is None:
+        return None
+    return (int(known[0]), float(known[1])) if isinstance(known, list) else (int(known), None)
 
 
-def agree(case: str, iterations: int) -> int:
-    """The iterations a round of `case` takes in every block sharing a file: the first to calibrate it decides (this one's when alone)."""
+def agree(case: str, iterations: int, round_s: float | None = None) -> int:
+    """The iterations a round of `case` takes in every block sharing a file: the first to calibrate it decides (this one's when alone).
+
+    The first also leaves the round its calibration timed (`round_s`), which a block that does not calibrate records as its own.
+    """
     shared = _shared()
     if shared is None:
         return iterations
     # Only one block sharing the file runs at a time (a pair's blocks take turns, a run's blocks run
     # one after another), so reading and then writing it is safe (a block's workers agree on their
     # count among themselves first: each writes the same).
-    known = _known(shared)
+    known = _known(shared, case)
     if case in known:
-        return int(known[case])
-    known[case] = iterations
+        return int(known[case][0] if isinstance(known[case], list) else known[case])
+    known[case] = iterations if round_s is None else [iterations, round_s]
     staged = shared.with_name(shared.name + f".{os.getpid()}")
     staged.write_text(json.dumps(known), encoding="utf-8")
     staged.replace(shared)
