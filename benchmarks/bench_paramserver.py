@@ -9,6 +9,11 @@ process (its CPU:0, no server) is the local reference, and a TCP copy of the sam
 loopback is the limit the remote figures are held against. Parameter servers keep to the CPU;
 workers get a GPU each as multi-worker ones do.
 
+The Adam step is Keras 3's optimizer, built under the strategy so its slots live on the servers too,
+applied in `strategy.run` (Keras 3 applies only in a replica's context) and checked slot by slot.
+It runs with one worker: two workers' steps read and write the same slots at once, and what they
+leave depends on how they interleave (it was off the sequential result by -1% to +2% here).
+
 Runs in `--profile full` only, or when selected by name (`-k paramserver`): each cluster is three
 or four TensorFlow processes to start, about 10-40 s of a 2-core machine per cluster and block,
 more than the quick profile's budget allows.
@@ -23,7 +28,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfvarbench.measure import Family, Setup, VerificationError
+from tfvarbench.measure import Family, Setup, Stepped, Unsupported, VerificationError
 from tfvarbench.measure.strategies import cluster_size
 
 family = Family("paramserver", dtypes=("float32",), clusters=((1, 1), (2, 1), (1, 2)), profiles=("full",))
@@ -63,21 +68,31 @@ def _remote(s: Setup, name: str) -> tuple[Any, Any, int, int]:
     return strategy, coordinator, ps, workers
 
 
-def _expect_on_servers(s: Setup, variable: Any, name: str, ps: int, after: Callable[[int], np.ndarray]) -> None:
+def _expect_on_servers(s: Setup, variable: Any, name: str, ps: int, after: Callable[[int], np.ndarray], rtol: float = 0.0) -> None:
     """Every shard read back from its server holds its rows of after(n); the split is the partitioner's."""
     shards = _shards(variable)
     want = _shard_count(name, s.bytes, ps, len(variable.shape))
     if len(shards) != want:
         raise VerificationError(f"{name} split {s.size} into {len(shards)} pieces, expected {want}")
-    s.info["servers_holding"] = sorted({shard.device.split("/task:")[1].split("/")[0] for shard in shards})
+    s.info["servers_holding"] = _tasks(shards)
     start = 0
     for index, shard in enumerate(shards):
         rows = shard.shape[0] if shard.shape.rank else None
-        if not shard.device.startswith("/job:ps/"):
-            raise VerificationError(f"shard {index} of {s.size} lives on {shard.device!r}, not on a parameter server")
         part = (lambda n, a=start, b=start + rows: after(n)[a:b]) if rows is not None else after
-        s.expect(lambda shard=shard: shard.read_value(), part, label=f"shard {index} on {shard.device.split('/device')[0]}", device="CPU:0")
+        _on_server(s, shard, f"shard {index}", part, rtol)
         start += rows or 0
+
+
+def _tasks(variables: list[Any]) -> list[str]:
+    """The parameter-server tasks that hold `variables`."""
+    return sorted({variable.device.split("/task:")[1].split("/")[0] for variable in variables})
+
+
+def _on_server(s: Setup, variable: Any, label: str, after: Callable[[int], Any], rtol: float = 0.0) -> None:
+    """`variable` lives on a parameter server and, read back from it, holds after(n)."""
+    if not variable.device.startswith("/job:ps/"):
+        raise VerificationError(f"{label} of {s.size} lives on {variable.device!r}, not on a parameter server")
+    s.expect(lambda: variable.read_value(), after, label=f"{label} on {variable.device.split('/device')[0]}", rtol=rtol, device="CPU:0")
 
 
 def _schedule(coordinator: Any, step: Any, workers: int) -> Callable[[], None]:
@@ -156,15 +171,20 @@ def assign_add_local(s: Setup):
 
 
 # --- an SGD step on remote variables ----------------------------------------------------------------
+def _gradients(shards: list[Any], shape: tuple[int, ...], dtype: str) -> list[Any]:
+    """The tape's gradients of sum(X * v) over the variable's pieces: X for every element."""
+    x = tf.fill(shape, tf.constant(X, dtype))
+    with tf.GradientTape() as tape:
+        whole = tf.concat([tf.reshape(p, [-1]) for p in shards], 0) if len(shards) > 1 else shards[0]
+        loss = tf.reduce_sum(tf.reshape(x, [-1]) * tf.reshape(whole, [-1]))
+    return tape.gradient(loss, shards)
+
+
 def _sgd_step(shards: list[Any], shape: tuple[int, ...], dtype: str) -> Any:
     @tf.function
     def step() -> None:
         with tf.device(None):
-            x = tf.fill(shape, tf.constant(X, dtype))
-            with tf.GradientTape() as tape:
-                whole = tf.concat([tf.reshape(p, [-1]) for p in shards], 0) if len(shards) > 1 else shards[0]
-                loss = tf.reduce_sum(tf.reshape(x, [-1]) * tf.reshape(whole, [-1]))
-            for shard, gradient in zip(shards, tape.gradient(loss, shards)):
+            for shard, gradient in zip(shards, _gradients(shards, shape, dtype)):
                 shard.assign_sub(LR * gradient, read_value=False)
 
     return step
@@ -199,6 +219,101 @@ def sgd_local(s: Setup):
     v = s.variable(0)
     s.expect(v, s.adds(0, -LR * X * workers))
     return _local(s, _sgd_step([v], s.shape, s.dtype), workers)
+
+
+# --- an Adam step on remote variables: Keras 3's optimizer, its slots on the servers too --------------
+BETA_1, BETA_2, EPSILON = 0.5, 0.75, 1e-7  # the optimizer family's: they settle in a few dozen steps
+RTOL = 1e-4  # Keras rounds each step's terms in float32, the reference only the states it keeps (the optimizer family's tolerance)
+
+
+def _adam_reference(s: Setup) -> Stepped:
+    """var, m and v after n steps of Adam at a constant gradient of X, as Keras 3 writes the rule.
+
+    At a constant gradient the bias-corrected step is about lr whatever the betas: the check holds the
+    count of steps, their size (epsilon's share included) and where the slots live; the betas show in
+    m and v over their first few dozen steps only. The rule itself is checked in the optimizer family.
+    """
+
+    def step(state: dict, t: int) -> dict:
+        m = state["m"] + (X - state["m"]) * (1 - BETA_1)
+        v = state["v"] + (X**2 - state["v"]) * (1 - BETA_2)
+        alpha = LR * np.sqrt(1 - BETA_2**t) / (1 - BETA_1**t)
+        return {"m": m, "v": v, "var": -alpha * m / (np.sqrt(v) + EPSILON)}
+
+    return Stepped({name: np.zeros(1) for name in ("var", "m", "v")}, step, s.dtype, (1,))
+
+
+def _adam(s: Setup, shards: list[Any], strategy: Any, workers: int) -> Any:
+    """A Keras 3 Adam over `shards`, built (its slots made) under `strategy`, checked after every call's `workers` steps."""
+    import keras
+
+    with strategy.scope():
+        optimizer = keras.optimizers.Adam(LR, beta_1=BETA_1, beta_2=BETA_2, epsilon=EPSILON)
+        optimizer.build(shards)
+    reference, steps = _adam_reference(s), (lambda n: n * workers)
+    s.info.update(rule="Adam", slots_per_variable=2)
+
+    def after(state: str, shape: tuple[int, ...]) -> Callable[[int], np.ndarray]:
+        return lambda n: np.broadcast_to(reference.state(steps(n))[state].astype(s.dtype)[0], shape)
+
+    pieces = {"var": shards}
+    for state, suffix in (("m", "_momentum"), ("v", "_velocity")):
+        pieces[state] = [var.value for var in optimizer.variables if var.path.endswith(suffix)]
+        if len(pieces[state]) != len(shards):
+            raise VerificationError(f"Adam made {len(pieces[state])} {state} slots for {len(shards)} pieces of {s.size}")
+    return optimizer, pieces, after, steps
+
+
+def _adam_step(strategy: Any, optimizer: Any, shards: list[Any], shape: tuple[int, ...], dtype: str) -> Any:
+    def replica_step() -> None:  # Keras 3 applies in a replica's context, which strategy.run gives it
+        optimizer.apply_gradients(zip(_gradients(shards, shape, dtype), shards))
+
+    @tf.function
+    def step() -> None:
+        with tf.device(None):
+            strategy.run(replica_step)
+
+    return step
+
+
+def _adam_remote(s: Setup, name: str):
+    strategy, coordinator, ps, workers = _remote(s, name)
+    if workers > 1:
+        raise Unsupported("two workers' Adam steps read and write the same slots at once: what they leave depends on how they interleave, and no reference can check it")
+    with strategy.scope():
+        v = tf.Variable(s.host(0))
+    optimizer, pieces, after, steps = _adam(s, _shards(v), strategy, workers)
+    _expect_on_servers(s, v, name, ps, after("var", s.shape), rtol=RTOL)
+    # The strategy places each new variable on the next server: a whole variable's slots can land on another.
+    s.info["slots_and_iterations_held_by"] = _tasks([*pieces["m"], *pieces["v"], optimizer.iterations.value])
+    for state in ("m", "v"):
+        for index, slot in enumerate(pieces[state]):
+            _on_server(s, slot, f"{state} of shard {index}", after(state, tuple(slot.shape)), rtol=RTOL)
+    _on_server(s, optimizer.iterations.value, "iterations", steps)
+    return _schedule(coordinator, _adam_step(strategy, optimizer, pieces["var"], s.shape, s.dtype), workers)
+
+
+@family.case("Adam step", "Keras 3 Adam, tape + apply_gradients, remote, whole variable", mode="paramserver")
+def adam_whole(s: Setup):
+    return _adam_remote(s, "whole")
+
+
+@family.case("Adam step", "Keras 3 Adam, tape + apply_gradients, remote, FixedShardsPartitioner(2)", mode="paramserver", min_size=1024)
+def adam_fixed_shards(s: Setup):
+    return _adam_remote(s, "FixedShardsPartitioner(2)")
+
+
+@family.case("Adam step", "Keras 3 Adam, tape + apply_gradients, local: the coordinator's CPU", mode="function")
+def adam_local(s: Setup):
+    _, workers = cluster_size()
+    v = s.variable(0)
+    strategy = tf.distribute.get_strategy()  # the default strategy: this process, no servers
+    with tf.device(s.device):
+        optimizer, pieces, after, steps = _adam(s, [v], strategy, workers)
+    for state in ("var", "m", "v"):
+        s.expect(pieces[state][0], after(state, s.shape), label=state, rtol=RTOL)
+    s.expect(lambda: optimizer.iterations.value, steps, label="iterations")
+    return _local(s, _adam_step(strategy, optimizer, [v], s.shape, s.dtype), workers)
 
 
 # --- a sparse row update of an embedding table ------------------------------------------------------

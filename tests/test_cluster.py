@@ -52,6 +52,16 @@ def test_a_dead_server_is_named_before_the_coordinator_it_made_fail(tmp_path: Pa
     assert group._failure([None, None, 0, None]).startswith("worker 0 of the 2ps/1w cluster exited with status 0")
 
 
+def test_a_traced_functions_error_is_told_by_its_last_line_not_by_in_user_code() -> None:
+    from tfvarbench.measure.coordinator import headline
+
+    traced = AttributeError("in user code:\n\n    File \"bench.py\", line 9, in step  *\n        x.merge_call()\n\n"
+                            "    AttributeError: 'NoneType' object has no attribute 'merge_call'\n")
+    assert headline(traced) == "AttributeError: 'NoneType' object has no attribute 'merge_call'"
+    assert headline(ValueError("bad shape\nmore")) == "ValueError: bad shape"
+    assert headline(KeyError()) == "KeyError: "
+
+
 def test_workers_get_a_gpu_each_and_parameter_servers_and_the_coordinator_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     group = ClusterGroup(2, 2, PARAMSERVER, "quick", tmp_path, gpus=["GPU:0", "GPU:1"])
@@ -122,7 +132,7 @@ def test_in_the_quick_profile_the_family_is_skipped_unless_selected_by_name(run_
 
 @pytest.mark.slow
 def test_what_the_servers_hold_is_checked_value_by_value_and_shard_by_shard(tmp_path: Path) -> None:
-    """A family whose checks are wrong on purpose: each case must fail, naming what the servers hold."""
+    """A family whose checks are wrong on purpose (an Adam's among them): each case must fail, naming what the servers hold."""
     module = tmp_path / "bench_wrong.py"
     module.write_text(textwrap.dedent("""
         import numpy as np
@@ -151,10 +161,38 @@ def test_what_the_servers_hold_is_checked_value_by_value_and_shard_by_shard(tmp_
             v, servers, body = _adds_one(s, "whole")
             ps._expect_on_servers(s, v, SPLIT, servers, s.adds(np.zeros(s.shape, s.dtype), 1.0))
             return body
+
+        @family.case("Adam step", "made with epsilon 1e-7, checked as if 0.5", mode="paramserver")
+        def adam_off(s):
+            body = ps._adam_remote(s, "whole")
+            ps.EPSILON = 0.5  # the reference reads it when it checks, after the optimizer was made with 1e-7
+            return body
     """))
     outcome = ClusterGroup(1, 1, module, "quick", tmp_path / "logs", timeout_s=300).run()
     errors = {entry["case"]: entry["error"] for entry in outcome["cases"]}
     assert re.match(r"VerificationError: shard 0 on /job:ps/replica:0/task:0 on CPU:0 \(1Ki, float32\) after \d+ calls holds (\d+)\.0 "
                     r"at element 0, expected (\d+)\.0 \(512 of 512 elements differ\)", errors["twice"]), errors["twice"]
     assert errors["unsplit"] == "VerificationError: FixedShardsPartitioner(2) split 1Ki into 1 pieces, expected 2"
+    assert re.match(r"VerificationError: shard 0 on /job:ps/replica:0/task:0 on CPU:0 \(1Ki, float32\) after \d+ calls holds -\d", errors["adam_off"])
+    assert cluster_processes() == []
+
+
+@pytest.mark.slow
+def test_an_adam_step_on_the_servers_runs_with_its_slots_there_and_two_workers_are_skipped_saying_why(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "benchmarks", "-k", "paramserver and adam and 1Ki",
+         "--blocks", "1", "--logical-cpus", "2", "-q", "-rs", "--results", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=540,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert re.search(r"7 passed, 2 skipped", out), out[-2000:]
+    assert "two workers' Adam steps read and write the same slots at once" in out
+    saved = json.loads(next(tmp_path.glob("*/*.json")).read_text())
+    records = {bench["name"]: bench["extra_info"] for bench in saved["benchmarks"]}
+    remote = [info for info in records.values() if info["mode"] == "paramserver"]
+    assert len(remote) == 4 and all(info["verified"] and info["rule"] == "Adam" and info["workers"] == 1 for info in remote)
+    for info in remote:  # the slots and the step count live on the cluster's servers
+        assert set(info["slots_and_iterations_held_by"]) <= {str(task) for task in range(info["ps"])}
+    assert {info["workers"] for info in records.values() if info["case"] == "adam_local"} == {1, 2}
     assert cluster_processes() == []

@@ -67,3 +67,22 @@ def test_remote_updates_are_held_to_loopback_counting_one_update_per_worker_and_
     assert by_op["assign_add"][6:8] == ("2.1", "50% of loopback")
     assert by_op["sparse row update"][7:] == ("–", "the update moves its rows, not the table")
     assert "loopback, vm 4.00 MiB: 4.19 GB/s" in section.text
+
+
+def test_an_adam_step_is_a_job_of_its_own_and_never_ranked_against_sgd() -> None:
+    adam = "Keras 3 Adam, tape + apply_gradients, "
+    sgd = "SGD, tape + assign_sub(lr * g), "
+    records = [
+        case("adam_whole", adam + WHOLE, "1Mi", 9e-3, 1, 1, op="Adam step", mode="paramserver"),
+        case("adam_fixed_shards", adam + SHARDED, "1Mi", 8e-3, 1, 1, op="Adam step", mode="paramserver"),
+        case("adam_local", adam + LOCAL, "1Mi", 3e-3, 1, 1, op="Adam step", mode="function"),
+        case("sgd_whole", sgd + WHOLE, "1Mi", 6e-3, 1, 1, op="gradient step", mode="paramserver"),
+        case("sgd_local", sgd + LOCAL, "1Mi", 1e-3, 1, 1, op="gradient step", mode="function"),
+    ]
+    tables = {table.job.key: table for table in answer(records).tables}
+    (adam_group,) = tables["remote_adam_step"].groups
+    assert {row.label for row in adam_group.rows} == {f"Adam step: {adam}{WHOLE}", f"Adam step: {adam}{SHARDED}"}
+    assert adam_group.baseline.label == f"Adam step: {adam}{LOCAL}" and adam_group.baseline.cells["1Mi"].median_s == 3e-3
+    (sgd_group,) = tables["remote_gradient_step"].groups
+    assert {row.label for row in sgd_group.rows} == {f"gradient step: {sgd}{WHOLE}"}
+    assert "## Apply an Adam step to variables on parameter servers (its slots there too) (1 ps, 1 worker)" in markdown(answer(records))

@@ -43,9 +43,17 @@ class _Once:
         return target()
 
 
+def headline(error: BaseException) -> str:
+    """The error in one line. A traced function's error starts "in user code:" and a trace, and ends with the error itself."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if lines and lines[0].startswith("in user code"):
+        return lines[-1]
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
 def _entry(spec: Spec, record: dict[str, Any] | None, error: BaseException | None, data: list[float], iterations: int | None) -> dict[str, Any]:
     return {"case": spec.case.name, "size": spec.size, "dtype": spec.dtype, "block": spec.block, "record": record,
-            "error": None if error is None else f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}",
+            "error": None if error is None else headline(error),
             "skipped": type(error).__name__ == "Unsupported", "data": data, "iterations": iterations}
 
 

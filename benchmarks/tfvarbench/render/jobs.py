@@ -74,6 +74,13 @@ JOBS: tuple[Job, ...] = (
         baseline_note=_LOCAL,
     ),
     Job(
+        "remote_adam_step", "Apply an Adam step to variables on parameter servers (its slots there too)",
+        ways=(("paramserver", "Adam step", None, "paramserver"),),
+        common=("paramserver", "Adam step", "Keras 3 Adam, tape + apply_gradients, remote, whole variable", "paramserver"),
+        baseline=("paramserver", "Adam step", "Keras 3 Adam, tape + apply_gradients, local: the coordinator's CPU", None),
+        baseline_note=_LOCAL,
+    ),
+    Job(
         "remote_rows", "Update rows of an embedding table on parameter servers",
         ways=(("paramserver", "sparse row update", None, "paramserver"),),
         common=("paramserver", "sparse row update", "scatter_add of 8 rows of 64, remote, whole table", "paramserver"),
