@@ -148,7 +148,7 @@ def test_what_the_servers_hold_is_checked_value_by_value_and_shard_by_shard(tmp_
             with strategy.scope():
                 v = tf.Variable(s.host(0))
             step = tf.function(lambda: v.assign_add(tf.ones(s.shape), read_value=False) and None)
-            return v, servers, ps._schedule(coordinator, step, workers)
+            return v, servers, ps._schedule(coordinator, [step] * workers)
 
         @family.case("assign_add", "adds 1, checked against 2", mode="paramserver")
         def twice(s):
