@@ -12,7 +12,8 @@ workers get a GPU each as multi-worker ones do.
 The Adam step is Keras 3's optimizer, built under the strategy so its slots live on the servers too,
 applied in `strategy.run` (Keras 3 applies only in a replica's context) and checked slot by slot.
 It runs with one worker: two workers' steps read and write the same slots at once, and what they
-leave depends on how they interleave (it was off the sequential result by -1% to +2% here).
+leave depends on how they interleave (it was off the sequential result by -1% to +2% here). A row
+update gives each worker rows of its own, since two workers' scatter_add of the same rows race (_rows).
 
 Runs in `--profile full` only, or when selected by name (`-k paramserver`): each cluster is three
 or four TensorFlow processes to start, about 10-40 s of a 2-core machine per cluster and block,
