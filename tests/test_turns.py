@@ -108,3 +108,17 @@ def test_a_later_block_of_a_run_skips_calibrating_what_an_earlier_one_calibrated
     # Taking turns, both blocks of a pair calibrate (so both warm up alike), and agree on the first one's count.
     monkeypatch.setattr(turns, "_turns", turns.Turns(-1, -1, shared))
     assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") is None
+
+
+def test_a_later_block_measures_a_sync_again_when_a_busy_moment_broke_its_share_of_the_round() -> None:
+    from tfvarbench.measure.profiles import PROFILES
+    from tfvarbench.measure.run import later_plan
+
+    quick = PROFILES["quick"]
+    busy = iter([0.5e-3, 0.45e-3, 1e-5])
+    plan = later_plan((141, 0.005), quick, 0.4e-3, lambda: next(busy))  # 8% of the round: measured twice more, the lowest kept
+    assert (plan.iterations, plan.round_s, plan.sync_s, plan.calibration_calls) == (141, 0.005, 0.4e-3, 0) and next(busy) == 1e-5
+    quiet = iter([2e-5, 1e-5])
+    plan = later_plan((141, 0.005), quick, 0.4e-3, lambda: next(quiet))  # the measurement again is quiet: no third
+    assert plan.sync_s == 2e-5 and plan.sync_fraction < 0.01 and next(quiet) == 1e-5
+    assert later_plan((141, None), quick, 3e-5, None).round_s == quick.round_s  # a plain clock waits for nothing

@@ -135,6 +135,17 @@ def run_case(
     return record
 
 
+def later_plan(earlier: tuple[int, float | None], profile: Profile, sync_s: float, measure_sync: Callable[[], float] | None) -> Plan:
+    """An earlier block's iterations and round, whose size kept the sync under its share: a sync measured
+    in a busy moment (once in CI, 0.4 ms against 5 ms rounds) is measured again, twice at most, the lowest kept."""
+    round_s = earlier[1] or profile.round_s
+    for _ in range(2):
+        if measure_sync is None or sync_s <= budget_of(profile).max_sync_fraction * round_s:
+            break
+        sync_s = min(sync_s, measure_sync())
+    return Plan(earlier[0], passes(profile), 1, round_s, sync_s, calibration_calls=0)
+
+
 def _prepare(spec: Spec, profile: Profile, clock: Callable[[], float]) -> _Placed:
     """Build the case, time its first call and calibrate it; work = (body, first call seconds, plan)."""
     key = f"{spec.case.family}/{spec.case.name}/{'/'.join(spec[1:4])}"
@@ -145,7 +156,7 @@ def _prepare(spec: Spec, profile: Profile, clock: Callable[[], float]) -> _Place
         with phases.phase("calibrate"):
             sync_s = sync_cost() if clock is synced_clock else 0.0  # a plain clock waits for nothing
             if (earlier := calibrated(key)) is not None:  # an earlier block of the run calibrated it: every block times the same rounds
-                return body, first_call_s, Plan(earlier[0], passes(profile), 1, earlier[1] or profile.round_s, sync_s, calibration_calls=0)
+                return body, first_call_s, later_plan(earlier, profile, sync_s, sync_cost if clock is synced_clock else None)
             plan = calibrate(body, budget_of(profile), sync_s, clock, first_call_s=first_call_s)
             return body, first_call_s, replace(plan, iterations=agree(key, plan.iterations, plan.round_s))  # the first block decides
 
