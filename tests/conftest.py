@@ -74,15 +74,25 @@ def two_devices(request: pytest.FixtureRequest) -> list[str]:
     return present[:2]
 
 
-def _run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 540) -> subprocess.CompletedProcess[str]:
+def _run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 540, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=cwd,
-        env=strict_env(),
+        env=env or strict_env(),
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture
+def plugins_env():
+    """plugins_env(PLUGIN=..., NAME=VALUE...): the strict environment of a started pytest with more of tests/plugins loaded in it."""
+
+    def made(*plugins: str, **extra: str) -> dict[str, str]:
+        return strict_env(PYTEST_PLUGINS=",".join(("strictwarnings", *plugins)), **extra)
+
+    return made
 
 
 @pytest.fixture

@@ -258,3 +258,27 @@ def test_a_case_failing_in_one_block_is_absent_from_the_merged_run(tmp_path: Pat
     assert len(saved) == 1, result.stdout[-3000:]
     names = [bench["name"] for bench in json.loads(saved[0].read_text())["benchmarks"]]
     assert names == ["test_assignment[assign_add_no_read-scalar-float32-CPU:0-block1]"]
+
+
+@pytest.mark.parametrize("planted", [0.0, 0.15])
+def test_every_block_checks_its_figures_against_a_plain_loop_and_a_planted_difference_reads_off(run_pytest, plugins_env, tmp_path: Path, planted: float) -> None:
+    env = plugins_env("guardplant", TFVARBENCH_GUARD_PLANT=str(planted))
+    result = run_pytest("benchmarks", "--logical-cpus", "2", "-k", "test_assignment and assign_no_read and scalar", "--results", str(tmp_path), env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (saved,) = tmp_path.glob("*/*.json")
+    entries = json.loads(saved.read_text())["machine_info"]["tfvarbench"]["guard"]
+    # Every block, every device: ten passes of each series, the guard's own variable checked.
+    assert sorted((entry["block"], entry["device"]) for entry in entries) == [(b, d) for b in (1, 2, 3) for d in ("CPU:0", "CPU:1")]
+    assert all(entry["error"] is None and len(entry["case_s"]) == len(entry["plain_s"]) == 10 for entry in entries)
+    from tfvarbench.analysis.guard import check_runs
+    from tfvarbench.runs import load_run
+
+    found = check_runs([load_run(saved)])
+    if planted:
+        assert [f.verdict for f in found] == ["off", "off"], found
+        assert all(f.ratio == pytest.approx(1 + planted, abs=0.05) for f in found), found
+        assert "figures off: on CPU:0 the reference op read" in result.stdout
+    else:
+        assert all(f.verdict != "off" for f in found), found
+        assert "figures off" not in result.stdout
+    assert "Every block also times eager scalar" in (tmp_path / "reports").glob("*/summary.md").__next__().read_text()

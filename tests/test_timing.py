@@ -75,3 +75,37 @@ def test_rounds_run_the_plan_and_return_the_last_result() -> None:
 
     data, result = run_rounds(body, Plan(iterations=4, rounds=5, warmup_rounds=2, round_s=0.0, sync_s=0.0, calibration_calls=0), clock=time.perf_counter)
     assert len(data) == 5 and calls[0] == (2 + 5) * 4 and result == calls[0]
+
+
+def test_settle_calls_are_three_for_short_calls_fewer_for_long_ones_and_never_none() -> None:
+    from tfvarbench.measure.rounds import SETTLE_CALLS, SETTLE_S, settle_calls
+
+    assert settle_calls(20e-6) == SETTLE_CALLS == 3  # an eager scalar op
+    assert settle_calls(SETTLE_S / 2) == 2
+    assert settle_calls(SETTLE_S) == 1
+    assert settle_calls(0.5) == 1  # a call of half a second still settles with one
+    assert settle_calls(0.0) == SETTLE_CALLS  # an empty body: nothing to size it by
+
+
+def test_each_timed_round_starts_with_its_settle_calls_untimed_and_counted() -> None:
+    from tfvarbench.measure.rounds import Slot, run_passes
+
+    clock = FakeClock(per_call=1.0)
+    reads: list[float] = []
+
+    def reading_clock() -> float:
+        reads.append(clock.now)
+        return clock()
+
+    def body() -> None:
+        clock.body()
+
+    other = Slot(lambda: clock.body() or 100.0, iterations=1)  # another case's round between this one's
+    slot = Slot(body, iterations=4, warmup_rounds=1, settle=3)
+    run_passes([other, slot], 2, reading_clock)
+    # Each round reads 4 seconds: the 3 settle calls happened before its first clock read.
+    assert slot.data == [1.0, 1.0]
+    assert slot.calls == 4 + 2 * (3 + 4)  # the warm-up round, then per timed round settle + iterations
+    # Its rounds' clock reads come 3 calls after the other case's round ended, not at once.
+    starts = reads[1::2][1::2]
+    assert all(start >= 3 for start in starts)

@@ -112,7 +112,7 @@ def test_a_later_block_of_a_run_skips_calibrating_what_an_earlier_one_calibrated
 
 def test_a_later_block_measures_a_sync_again_when_a_busy_moment_broke_its_share_of_the_round() -> None:
     from tfvarbench.measure.profiles import PROFILES
-    from tfvarbench.measure.run import later_plan
+    from tfvarbench.measure.timing import later_plan
 
     quick = PROFILES["quick"]
     busy = iter([0.5e-3, 0.45e-3, 1e-5])

@@ -230,4 +230,6 @@ def merge_saved(paths: Sequence[Path]) -> dict[str, Any] | None:
         return None
     merged = dict(runs[0])
     merged["benchmarks"] = [bench for run in runs for bench in run["benchmarks"]]
+    guard = [entry for run in runs for entry in run.get("machine_info", {}).get("tfvarbench", {}).get("guard") or []]
+    merged["machine_info"] = {**merged["machine_info"], "tfvarbench": {**merged["machine_info"].get("tfvarbench", {}), "guard": guard}}
     return merged

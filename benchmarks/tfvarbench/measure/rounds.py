@@ -25,7 +25,22 @@ from typing import Any, TypeVar
 from .timing import Budget, Plan, Timing, calibrate, pedantic_calls, sync_cost, synced_clock
 from .turns import swap
 
-__all__ = ["Slot", "hand_over", "loop_cost", "measure", "on_shallow_stack", "run_passes", "run_rounds"]
+__all__ = ["SETTLE_CALLS", "SETTLE_S", "Slot", "hand_over", "loop_cost", "measure", "on_shallow_stack", "run_passes", "run_rounds", "settle_calls"]
+
+# After another case's round, the first calls of a case pay for the caches, TLB entries and branch
+# history the other case took over: measured here (docs/timing.md, "What a switch costs"), a scalar
+# eager op's first call after a switch cost 1.4-12 times a steady call and its second up to 1.6
+# times, and a 1Mi update needed three calls to settle (2-3.8x, 1.4-1.8x, 1.1-1.3x) whatever ran
+# before it. Untimed, these calls keep a 5 ms round's figure within about 1% of a long plain loop's.
+SETTLE_CALLS = 3
+SETTLE_S = 0.002  # a call longer than this settles within fewer calls (its own data dwarfs the refill)
+
+
+def settle_calls(per_call_s: float) -> int:
+    """Untimed calls before each timed round of a case whose calls take `per_call_s`: 3, fewer for long calls, at least 1."""
+    if per_call_s <= 0:
+        return SETTLE_CALLS
+    return min(SETTLE_CALLS, max(1, int(SETTLE_S / per_call_s)))
 
 T = TypeVar("T")
 
@@ -85,6 +100,7 @@ class Slot:
     iterations: int
     warmup_rounds: int = 0
     device: str | None = None
+    settle: int = 0  # untimed calls before each timed round: the switch from another case's round is not timed (see settle_calls)
     data: list[float] = field(default_factory=list)
     result: Any = None
     calls: int = 0
@@ -94,7 +110,8 @@ class Slot:
 def _passes(slots: list[Slot], rounds: int, clock: Callable[[], float], fail_fast: bool, outcome: dict[str, Any]) -> None:
     # This is the thread's first frame ("start" only calls it): every body is called from here, at
     # depth 2, so the loop is written out here rather than in a helper (each frame above an eager
-    # op adds to its cost). Pass -1 is the warm-up: each slot's warm-up rounds, untimed.
+    # op adds to its cost). Pass -1 is the warm-up: each slot's warm-up rounds, untimed. Each timed
+    # round starts with the slot's settle calls, untimed, after the turn is taken.
     for index in range(-1, rounds):
         for slot in slots:
             repeats = slot.warmup_rounds if index < 0 else 1
@@ -106,6 +123,10 @@ def _passes(slots: list[Slot], rounds: int, clock: Callable[[], float], fail_fas
             try:
                 with _device_scope(slot.device):
                     for _ in range(repeats):
+                        if index >= 0:
+                            for _ in range(slot.settle):
+                                body()
+                            slot.calls += slot.settle
                         started = clock() if index >= 0 else 0.0
                         for _ in range(iterations):
                             result = body()

@@ -16,12 +16,13 @@ from typing import Any, NamedTuple
 from ..runs import CaseRecord, make_record
 from .cases import Case, Profile
 from .devices import kind, missing_kernel
+from .guard import among, guards
 from .memory import DevicePeak, rss_bytes
 from .phases import Phases, shares
-from .rounds import Slot, hand_over, loop_cost, measure, on_shallow_stack, run_passes
+from .rounds import Slot, hand_over, loop_cost, measure, on_shallow_stack, run_passes, settle_calls
 from .settings import thread_count
 from .setup import Setup, Unsupported, VerificationError
-from .timing import Plan, budget_of, calibrate, passes, sync_cost, synced_clock, timed_once
+from .timing import Plan, budget_of, calibrate, later_plan, passes, sync_cost, synced_clock, timed_once
 from .turns import agree, calibrated
 
 __all__ = ["Outcome", "Spec", "deliver", "passes", "run_batch", "run_case", "worker_case"]
@@ -135,17 +136,6 @@ def run_case(
     return record
 
 
-def later_plan(earlier: tuple[int, float | None], profile: Profile, sync_s: float, measure_sync: Callable[[], float] | None) -> Plan:
-    """An earlier block's iterations and round, whose size kept the sync under its share: a sync measured
-    in a busy moment (once in CI, 0.4 ms against 5 ms rounds) is measured again, twice at most, the lowest kept."""
-    round_s = earlier[1] or profile.round_s
-    for _ in range(2):
-        if measure_sync is None or sync_s <= budget_of(profile).max_sync_fraction * round_s:
-            break
-        sync_s = min(sync_s, measure_sync())
-    return Plan(earlier[0], passes(profile), 1, round_s, sync_s, calibration_calls=0)
-
-
 def _prepare(spec: Spec, profile: Profile, clock: Callable[[], float]) -> _Placed:
     """Build the case, time its first call and calibrate it; work = (body, first call seconds, plan)."""
     key = f"{spec.case.family}/{spec.case.name}/{'/'.join(spec[1:4])}"
@@ -163,7 +153,8 @@ def _prepare(spec: Spec, profile: Profile, clock: Callable[[], float]) -> _Place
     return _place(spec, profile, first_and_calibrate)
 
 
-def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float] = synced_clock, notify: Callable[..., None] | None = None) -> list[Outcome]:
+def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float] = synced_clock, notify: Callable[..., None] | None = None,
+              guard_log: list[dict[str, Any]] | None = None) -> list[Outcome]:
     """Time `specs` together: build and calibrate each in turn, time them all in passes, verify each.
 
     `clock` is the synced clock unless every body waits for its own work (a parameter-server
@@ -171,7 +162,7 @@ def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float
     A case that fails (no kernel, a body that raises, a wrong state) fails alone: its outcome holds
     the error and the others go on. An interrupt stops the whole batch. `notify("ready", seconds
     it took, seconds its rounds will take)` follows each case's calibration, `notify("timed",
-    seconds)` the passes (a block's progress line, stream.ReportWriter.progress).
+    seconds)` the passes (a block's progress line, stream.ReportWriter.progress). `guard_log` gets the figure check (guard.py).
     """
     notify = notify or (lambda *_: None)
     outcomes = [Outcome() for _ in specs]
@@ -186,10 +177,17 @@ def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float
             notify("ready", 0.0, 0.0)
     rounds = passes(profile)
     # One warm-up round each: calibration ran every body already; this one brings it back into the caches after the others.
-    slots = [Slot(body, plan.iterations, 1, placed.setup.device) for _, placed, body, _, plan in ready]
+    # Each timed round then starts with untimed settle calls: what the switch from the case before it costs is not the case's.
+    slots = [Slot(body, plan.iterations, 1, placed.setup.device, settle_calls(plan.round_s / plan.iterations)) for _, placed, body, _, plan in ready]
+    checks = guards([placed.setup.device for _, placed, *_ in ready], profile.round_s, guard_log, specs[0].block) if guard_log is not None and ready else []
+    passing = among(slots, checks)
     started = time.perf_counter()
-    run_passes(slots, rounds, clock)
-    spent = shares(time.perf_counter() - started, [sum(slot.data) * slot.iterations for slot in slots])
+    run_passes(passing, rounds, clock)
+    elapsed, timed = time.perf_counter() - started, [sum(slot.data) * slot.iterations for slot in slots]
+    everything = timed + [sum(slot.data) * slot.iterations for check in checks for slot in (check.case, check.plain)]
+    spent = shares(elapsed * (sum(timed) / sum(everything) if sum(everything) > 0 else 1.0), timed)  # the guard's rounds are not the cases'
+    if guard_log is not None:
+        guard_log.extend(check.finish(specs[0].block) for check in checks)
     for (_, placed, *_), share in zip(ready, spent):
         placed.phases.add("timing", share)
     notify("timed", sum(spent))
@@ -202,7 +200,8 @@ def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float
         try:
             calls = 1 + plan.calibration_calls + slot.calls
             outcome.record = _verified_record(
-                specs[index], placed, first_call_s, plan, calls, slot.result, statistics.median(slot.data), profile, interleaved_with=len(slots) - 1
+                specs[index], placed, first_call_s, plan, calls, slot.result, statistics.median(slot.data), profile, interleaved_with=len(slots) - 1,
+                settle_calls=slot.settle,
             )
         except Exception as error:  # noqa: BLE001
             outcome.error = error

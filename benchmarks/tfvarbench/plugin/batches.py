@@ -13,7 +13,7 @@ import pytest
 
 from ..measure.run import Outcome, Spec, run_batch
 from ..runs import SIZES
-from .state import PROFILE, PROGRESS
+from .state import GUARD_LOG, PROFILE, PROGRESS
 
 __all__ = ["BATCH_BYTES", "outcome_for"]
 
@@ -67,5 +67,6 @@ def outcome_for(request: pytest.FixtureRequest) -> Outcome:
         batch = [item] if item.nodeid in timed else [m for m in config.stash[_BATCHES].get(item.nodeid, [item]) if m.nodeid not in timed]
         timed.update(member.nodeid for member in batch)
         specs = [_spec(member) for member in batch]
-        outcomes.update(zip([member.nodeid for member in batch], run_batch(specs, config.stash[PROFILE], notify=config.stash.get(PROGRESS, None))))
+        timed_batch = run_batch(specs, config.stash[PROFILE], notify=config.stash.get(PROGRESS, None), guard_log=config.stash.setdefault(GUARD_LOG, []))
+        outcomes.update(zip([member.nodeid for member in batch], timed_batch))
     return outcomes.pop(item.nodeid)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .state import PRESENT, REPORT, RESULTS, SAVE_TAG, SELECTED, benchmark_session
+from .state import GUARD_LOG, PRESENT, REPORT, RESULTS, SAVE_TAG, SELECTED, benchmark_session
 
 # The end of a run is read on a terminal: every tfvarbench line, its separator included, fits in this many.
 SUMMARY_LINES = 12
@@ -20,6 +20,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
     machine_info["tfvarbench"] = collect(config.stash[SELECTED], config.getoption("logical_cpus"), config.getoption("profile"))
     machine_info["tfvarbench"]["settings"] = settings_of(config)
+    machine_info["tfvarbench"]["guard"] = config.stash.get(GUARD_LOG, [])  # the reference op as a case and as a plain loop, per batch
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -53,10 +54,12 @@ def closing_lines(report: Any, saved: Path, out: Path, max_lines: int = SUMMARY_
     The tables stay in the report: printed, they scrolled the answer off the screen.
     """
     from ..render import glance
+    from ..render.guard import guard_lines
 
     tables = [name for name in report.files if name.endswith((".md", ".csv")) and name != "summary.md"]
     where = [f"saved run: {saved}", f"report: {out / 'index.html'} (summary.md and {len(tables)} more tables beside it)"]
-    return [*glance.short(report.answer, max_lines - len(where)), *where]
+    checked = guard_lines(report.checks)
+    return [*checked, *glance.short(report.answer, max_lines - len(where) - len(checked)), *where]
 
 
 def gpu_note(config: pytest.Config) -> list[str]:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..analysis.guard import GuardCheck
 from .answer import Answer, Cell, DeviceGroup, JobTable, Overtake, Row, TrapFigure
 from .document import Section, markdown as document_markdown
+from .guard import guard_sentence
 from .findings import RowCrossover
 from .jobs import TRAP_NOTES
 from .units import format_bytes, format_ratio, format_seconds
@@ -136,8 +138,8 @@ def _trap_lines(traps: Sequence[TrapFigure]) -> list[str]:
     return lines
 
 
-def sections(result: Answer) -> list[Section]:
-    """The summary page: a table per job first, then the traps, then how to read them."""
+def sections(result: Answer, checks: Sequence[GuardCheck] = ()) -> list[Section]:
+    """The summary page: a table per job first, then the traps, then how to read them (with the run's figure check)."""
     many_dtypes = len({table.dtype for table in result.tables}) > 1
     floor = f"{100 * result.tie_floor:.0f}%"
     out = [Section(TITLE, 1, "Median time per call and its factor to the fastest way at that size; "
@@ -153,7 +155,7 @@ def sections(result: Answer) -> list[Section]:
         "is what most code writes. A crossover is listed only where one way or device overtakes another inside the "
         "measured sizes, neither side within noise." + (
             " A job on a table has a column per count of rows touched a call, and lists from the cost model where its "
-            "dense way and each sparse way trade places, in rows." if any(t.table for t in result.tables) else ""))))
+            "dense way and each sparse way trade places, in rows." if any(t.table for t in result.tables) else "") + guard_sentence(checks))))
     return out
 
 

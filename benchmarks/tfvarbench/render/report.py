@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..analysis.guard import GuardCheck, check_runs
 from ..analysis.model import Fit, fit_cost, model_axis, model_key
 from ..runs import MARKER, Run, RunError, identity_of, pool, write_folder
 from .document import Section, markdown
@@ -52,6 +53,7 @@ class Report:
     fits: dict[tuple, tuple[Fit, dict[str, Any]]]
     images: dict[str, bytes]
     answer: Answer
+    checks: list[GuardCheck]  # each device's figures against a plain loop in the same passes (analysis/guard.py)
 
 
 def fits_of(cases: Sequence[dict[str, Any]]) -> dict[tuple, tuple[Fit, dict[str, Any]]]:
@@ -97,8 +99,9 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
         raise RunError(f"--reference {reference!r} is not a device in these runs; devices: {', '.join(devices)}")
     fits = fits_of(cases)
     found = answer(cases, {key: fit for key, (fit, _) in fits.items()}, crossovers_of(fits, cases), row_crossovers(fits))
+    checks = check_runs(runs)
     # The order of the HTML page: what to use first, then the evidence.
-    pages = {"summary.md": glance.sections(found)}
+    pages = {"summary.md": glance.sections(found, checks)}
     pages.update({f"{_slug(device)}.md": device_table(cases, device) for device in devices})
     pages["comparison.md"] = comparison_table(cases, reference)
     pages["fastest.md"] = fastest_table(cases)
@@ -116,7 +119,7 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
     files = {name: markdown(sections) for name, sections in pages.items()}
     files["results.csv"] = results_csv(cases)
     files["index.html"] = page(pages, images, runs, {name: caption(name) for name in images})
-    return Report(pages, files, fits, images, found)
+    return Report(pages, files, fits, images, found, checks)
 
 
 def _slug(label: str) -> str:

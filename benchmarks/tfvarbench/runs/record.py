@@ -90,6 +90,7 @@ class CaseRecord(CaseIdentity):
     harness_s: NotRequired[Seconds]  # the timing loop's own cost per call in this process (an empty body)
     worker_core: NotRequired[Count | None]  # the core a worker of a pinned block kept to (None: every core)
     interleaved_with: NotRequired[Count]  # the other cases whose rounds took turns with this one's in its block
+    settle_calls: NotRequired[Count]  # untimed calls before each of its timed rounds (the switch from the case before it)
     table: NotRequired[str]  # a table case's rows x width ("16384x64")
     index_dtype: NotRequired[str]  # the dtype of its row indices on its device
     # Wall seconds of each phase of this case's measurement (build, first_call, calibrate, timing,

@@ -59,6 +59,18 @@ class TimeSpent(BaseModel):
     blocks: list[BlockSpan] = []
 
 
+class GuardEntry(BaseModel):
+    """One block's reference op on one device, timed as a case and as a plain loop (measure/guard.py)."""
+
+    model_config = _OPEN
+    block: int | None = None
+    device: str
+    reference: str | None = None
+    case_s: list[Positive] = []
+    plain_s: list[Positive] = []
+    error: str | None = None
+
+
 class TfvarbenchInfo(BaseModel):
     model_config = _OPEN
     devices: list[DeviceInfo] = []
@@ -66,6 +78,7 @@ class TfvarbenchInfo(BaseModel):
     tensorflow: dict[str, Any] = {}
     logical_cpus: int | None = None
     time_spent: TimeSpent | None = None  # runs saved before it was counted have none
+    guard: list[GuardEntry] = []  # runs saved before the guard have none
 
 
 class MachineInfo(BaseModel):
