@@ -21,8 +21,8 @@ from .rounds import Slot, on_shallow_stack, settle_calls
 __all__ = ["REFERENCE", "STRETCH_S", "Guard", "among", "bodies", "guards"]
 
 REFERENCE = "assign_add(read_value=False), scalar float32"
-# A plain loop's stretch: ten times a quick round, long enough that its own switch is a tenth of a percent.
-STRETCH_S = 0.05
+# A plain loop's stretch: five times a quick round, long enough that its own switch is a fraction of a percent.
+STRETCH_S = 0.025
 _PROBE_CALLS = 200
 
 
