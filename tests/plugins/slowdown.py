@@ -7,7 +7,14 @@ TFVARBENCH_SLOW_OP="assign_add:0.1" makes every eager `tf.Variable.assign_add` c
 slower, wherever a case calls it: each eager call runs the real op, then spins for 10% of that
 call's own time. Calls made while a tf.function traces are not slowed (their op runs later, in
 the graph), so only cases that call the op eagerly change: a regression in TensorFlow's eager
-path, as a comparison should see it.
+path, as a comparison should see it. Several ops: "assign:0.05,assign_add:0.05,assign_sub:0.05";
+every variable method that updates or reads its value: "*:0.05" (METHODS).
+
+**Wrap both sides.** The wrapper costs time of its own (a Python frame, the eager check, two clock
+reads: about 1 µs here, 6-9% of an eager scalar `assign_add`), so a comparison of a wrapped side
+with a plain one measures the wrapper too: "2%" and "5%" with only one side wrapped both read +6%
+to +10%. Give the baseline the same op at 0 (`--baseline-env TFVARBENCH_SLOW_OP=assign_add:0`):
+both sides then run the same wrapper, and only the spin differs.
 
 Either way the work is still done, so verification passes; only the time changes. Load it with
 `PYTHONPATH=tests/plugins pytest benchmarks -p slowdown` (a run's blocks inherit both). It never
@@ -45,55 +52,45 @@ def _slowed(build: Any, fraction: float) -> Any:
     return slowed_build
 
 
-def _slow_eager_op(name: str, fraction: float) -> None:
-    """Patch the variable method `name` (ResourceVariable defines its own; the base class's is not what runs).
+# The variable methods "*" slows: every eager call that writes (or reads back) a variable's value.
+METHODS = ("assign", "assign_add", "assign_sub", "scatter_add", "scatter_sub", "scatter_update", "scatter_max", "scatter_min",
+           "scatter_mul", "scatter_div", "scatter_nd_add", "scatter_nd_sub", "scatter_nd_update", "batch_scatter_update", "read_value")
 
-    The wrapper costs time of its own (about a microsecond here: a Python call, the eager check,
-    the clock reads), 10% of an eager scalar assign_add. It is measured once per process, the
-    patched and the plain method alternating, and taken off the spin, so a call is slower by
-    `fraction` of its own time and not by that plus the wrapper.
-    """
-    import tensorflow as tf
-    from tensorflow.python.eager import context
-    from tensorflow.python.ops.resource_variable_ops import ResourceVariable
 
-    original = getattr(ResourceVariable, name)
-    spin = {"fraction": 0.0, "overhead": 0.0}  # no spin while the wrapper's own cost is measured
+def spun(original: Any, fraction: float, clock: Any = time.perf_counter, eager: Any = None) -> Any:
+    """`original` wrapped to spin after each eager call for `fraction` of the call's own time (0: the same wrapper, no spin)."""
+    if eager is None:
+        from tensorflow.python.eager import context
+
+        eager = context.executing_eagerly
 
     @functools.wraps(original)
-    def slower(self: Any, *args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        result = original(self, *args, **kwargs)
-        if context.executing_eagerly():
-            until = start + (1 + spin["fraction"]) * (time.perf_counter() - start) - spin["overhead"]
-            while time.perf_counter() < until:  # spin: sleep() is too coarse for microsecond ops
+    def slower(*args: Any, **kwargs: Any) -> Any:
+        start = clock()
+        result = original(*args, **kwargs)
+        if eager():
+            until = start + (1 + fraction) * (clock() - start)
+            while clock() < until:  # spin: sleep() is too coarse for microsecond ops
                 pass
         return result
 
-    with tf.device("CPU:0"):
-        variable, step = tf.Variable(0.0), tf.constant(1.0)
-    extra = []
-    for _ in range(7):
-        plain = _per_call(lambda: original(variable, step, read_value=False))
-        wrapped = _per_call(lambda: slower(variable, step, read_value=False))
-        extra.append(wrapped - plain)
-    spin.update(fraction=fraction, overhead=max(0.0, sorted(extra)[len(extra) // 2]))
-    setattr(ResourceVariable, name, slower)
+    return slower
 
 
-def _per_call(body: Any, calls: int = 10_000) -> float:
-    """The time per call of `body` over one loop."""
-    start = time.perf_counter()
-    for _ in range(calls):
-        body()
-    return (time.perf_counter() - start) / calls
+def _slow_eager_ops(spec: str) -> None:
+    """Patch each method `name` of "name:fraction,..." on ResourceVariable (which defines its own; the base class's is not what runs)."""
+    from tensorflow.python.ops.resource_variable_ops import ResourceVariable
+
+    for part in filter(None, spec.split(",")):
+        name, _, fraction = part.partition(":")
+        for method in METHODS if name == "*" else (name,):
+            setattr(ResourceVariable, method, spun(getattr(ResourceVariable, method), float(fraction)))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     spec = os.environ.get("TFVARBENCH_SLOW_OP", "")
     if spec:
-        name, _, fraction = spec.partition(":")
-        _slow_eager_op(name, float(fraction))
+        _slow_eager_ops(spec)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
