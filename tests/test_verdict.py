@@ -135,7 +135,7 @@ def test_runs_paired_in_time_see_through_a_drift_that_swamps_unpaired_runs() -> 
     cases = steady_cases(30, 0.01)
     moved = list(cases)[:5]
     sides = {name: ([], []) for name in cases}
-    for _ in range(3):  # three pairs of runs, each at its own level of the machine's drift
+    for _ in range(6):  # six pairs of runs, each at its own level of the machine's drift (the signed-rank test needs five)
         level = math.exp(rng.gauss(0, 0.08))
         for name in cases:
             sides[name][0].append([b * level for b in blocks(rng, 0.01)])
@@ -220,3 +220,80 @@ def test_the_committed_baseline_runs_flag_nothing_against_each_other() -> None:
     for first, second in zip(runs, runs[1:]):
         verdicts, _ = judge_cases({name: ([first[name]], [second[name]]) for name in first})
         assert flagged(verdicts) == []
+
+
+def _pairs(rng: random.Random, cases: dict[str, float], shifts: dict[str, float], pairs: int, spread: float = 0.02,
+           against: dict[str, int] | None = None) -> dict:
+    """Paired sides as `ab` gives them: each pair one baseline and one current block median per case; `against`: pairs that move the other way."""
+    sides = {}
+    for name in cases:
+        before, after = [], []
+        for index in range(pairs):
+            change = math.log1p(shifts.get(name, 0.0)) + rng.gauss(0, spread)
+            if index < (against or {}).get(name, 0):
+                change = -abs(change)
+            before.append([1e-5])
+            after.append([1e-5 * math.exp(change)])
+        sides[name] = (before, after)
+    return sides
+
+
+def test_paired_a_pair_or_two_against_a_clear_four_percent_shift_no_longer_veto_it() -> None:
+    rng = random.Random(41)
+    cases = steady_cases(40, 0.0)
+    moved = list(cases)[:8]
+    sides = _pairs(rng, cases, dict.fromkeys(moved, 0.04), 20, spread=0.01, against={moved[0]: 1, moved[1]: 2})
+    verdicts, _ = judge_cases(sides, threshold=0.02, alpha=0.02 / 80, paired=True)
+    assert flagged(verdicts) == sorted(moved)  # unanimity once let one pair in twenty veto the case
+
+
+def test_paired_no_change_is_flagged_no_more_often_than_its_level() -> None:
+    rng, alarms, judged = random.Random(42), 0, 0
+    for _ in range(50):
+        verdicts, _ = judge_cases(_pairs(rng, steady_cases(40, 0.0), {}, 12), threshold=0.02, alpha=0.02 / 80, paired=True)
+        alarms += len(flagged(verdicts))
+        judged += len(verdicts)
+    assert alarms <= 1  # a level of 0.00025 per case and direction: 2000 cases expect 1 at most
+
+
+def test_a_change_past_its_threshold_held_back_by_the_rank_test_says_so_and_is_never_unchanged() -> None:
+    # Five pairs: two far one way, three a little the other, the mean still 6% up with a tight moderated spread.
+    before = [[1.0]] * 5
+    after = [[1.25], [1.25], [0.99], [0.99], [0.99]]
+    prior = Spread(0.01, math.inf)
+    found = judge(before, after, threshold=0.05, alpha=0.4, prior=prior, paired=True)
+    assert found.verdict == "noisy" and found.held_back is not None and found.held_back.startswith("rank test p ")
+
+
+def test_paired_jobs_add_no_drift_so_a_few_changed_cases_leave_the_others_as_an_aa_job_does() -> None:
+    cases = {**steady_cases(28, 0.0, size="scalar"), **steady_cases(28, 0.0, size="1Ki"), **steady_cases(28, 0.0, size="1Mi")}
+    aa, _ = judge_cases(_pairs(random.Random(43), cases, {}, 10), threshold=0.02, alpha=0.02 / 168, paired=True)
+    moved = list(cases)[::5][:16]
+    ab, drifts = judge_cases(_pairs(random.Random(43), cases, dict.fromkeys(moved, 0.04), 10), threshold=0.02, alpha=0.02 / 168, paired=True)
+    unchanged = [name for name in cases if name not in moved]
+    assert [aa[name].detectable for name in unchanged] == pytest.approx([ab[name].detectable for name in unchanged])
+    assert all(ab[name].drift == 0.0 for name in cases) and all(d.omega == 0.0 for d in drifts)
+    assert flagged(ab) == sorted(moved)
+
+
+def test_every_case_four_percent_slower_is_every_case_flagged_paired_and_unpaired() -> None:
+    cases = {**steady_cases(28, 0.0, size="scalar"), **steady_cases(28, 0.0, size="1Ki"), **steady_cases(28, 0.0, size="1Mi")}
+    paired, drifts = judge_cases(_pairs(random.Random(44), cases, dict.fromkeys(cases, 0.04), 10, spread=0.01), threshold=0.02, alpha=0.02 / 168, paired=True)
+    assert flagged(paired) == sorted(cases) and all(paired[name].verdict == "slower" for name in cases)
+    assert all(d.shift == pytest.approx(1.04, abs=0.01) for d in drifts)
+    rng = random.Random(45)
+    unpaired = {name: (blocks(rng, 0.003, n=5), blocks(rng, 0.003, 0.04, n=5)) for name in cases}
+    verdicts, _ = judge_cases(unpaired, threshold=0.02, alpha=0.02 / 168)
+    assert flagged(verdicts) == sorted(cases)  # a shift common to all is a change of all, not drift to take out
+
+
+def test_the_robust_drift_leaves_out_the_cases_that_really_changed() -> None:
+    from tfvarbench.analysis.spread import robust_drift
+
+    rng = random.Random(46)
+    calm = [rng.gauss(0, 0.01) for _ in range(68)]
+    changed = [0.04 + rng.gauss(0, 0.01) for _ in range(16)]
+    variances = [0.01**2] * 84
+    assert robust_drift(calm, variances[:68]) == pytest.approx(drift(calm, variances[:68]), abs=0.003)
+    assert robust_drift(calm + changed, variances) < 0.5 * drift(calm + changed, variances) or drift(calm + changed, variances) == 0.0
+    assert robust_drift(calm + changed, variances) <= robust_drift(calm, variances[:68]) + 0.003

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from ..runs import Run, case_name
 
-__all__ = ["DISTURBED", "disturbed", "pair_runs", "round_paired"]
+__all__ = ["DISTURBED", "disturbed", "pair_runs", "round_paired", "without_the_lead"]
 
 
 def _started(run: Run) -> datetime | None:
@@ -57,7 +57,7 @@ def _settings(run: Run) -> dict:
     return run.machine.get("tfvarbench", {}).get("settings") or {}
 
 
-def _without_the_lead(changes: list[float], leads: list[str]) -> list[float]:
+def without_the_lead(changes: list[float], leads: list[str]) -> list[float]:
     """The pairs' changes with what going first did taken out: each moved by its lead group's mean less the two groups' average.
 
     Their mean is the average of the two groups' means (each side led half the pairs under A B | B A,
@@ -102,7 +102,7 @@ def round_paired(baseline: Sequence[Run], current: Sequence[Run]) -> tuple[dict[
     Round k of such a case was timed on one side a few milliseconds from round k on the other,
     so the pair's change is the median over k of log(current round / baseline round): the
     machine's speed, which here changes from second to second, cancels round by round instead of
-    only on average. What going first does to a pair (`_without_the_lead`) is taken out of the
+    only on average. What going first does to a pair (`without_the_lead`) is taken out of the
     changes' spread. Each pair is returned as (baseline block median, baseline block median times
     that change), so the verdict takes the pairs' spread as it does for any pairs. A case is
     left out (and judged by its block medians) when any pair did not take turns, or holds more
@@ -133,5 +133,5 @@ def round_paired(baseline: Sequence[Run], current: Sequence[Run]) -> tuple[dict[
     for name, values in kept.items():
         before = [run for index, run in enumerate(found[name][0]) if index not in dropped]
         values = [value for index, value in enumerate(values) if index not in dropped]
-        found[name] = (before, [[run[0] * math.exp(change)] for run, change in zip(before, _without_the_lead(values, leads))])
+        found[name] = (before, [[run[0] * math.exp(change)] for run, change in zip(before, without_the_lead(values, leads))])
     return {name: found[name] for name in kept}, sorted(dropped)

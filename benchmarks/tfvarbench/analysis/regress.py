@@ -17,7 +17,7 @@ from typing import Any
 from ..runs import Run, RunError
 from .pairs import DISTURBED, pair_runs, round_paired
 from .sides import load_thresholds, machine_differences, side, threshold_for
-from .spread import Spread, as_runs, between, drift, fit_prior, logs, within
+from .spread import Spread, as_runs, between, fit_prior, logs, robust_drift, within
 from .spread import paired as pair_spread
 from .verdict import ALPHA, VERDICTS, Evidence, Verdict, evidence, judge
 
@@ -56,6 +56,7 @@ class Row:
     spread: float = 0.0  # how far its blocks vary within a run (a standard deviation of logs)
     drift: float = 0.0  # what drift between runs adds to its change's standard error (likewise)
     paired: bool = False  # judged run against run next to it in time; blocks_needed then counts pairs of runs
+    held_back: str | None = None  # what kept a change past its threshold at p < alpha from a flag (verdict.py)
 
 
 @dataclass(frozen=True)
@@ -134,13 +135,17 @@ def _priors(spreads: dict[str, Spread | None]) -> dict[str, Spread | None]:
     return {name: fitted[0].get(noise_group(name)) or fitted[1].get(name.split("/")[2]) or everyone for name in spreads}
 
 
-def drifts(found: dict[str, Evidence]) -> tuple[list[Drift], dict[str, float]]:
+def drifts(found: dict[str, Evidence], paired: bool = False) -> tuple[list[Drift], dict[str, float]]:
     """How each size's cases moved together, and each case's omega: how far the two sides drifted apart beyond its blocks and runs.
 
     Changes are taken from their size's median change before omega is estimated (spread.drift),
     so a size that moved as a whole (drift, or one cause common to all of it) does not read as
-    scatter; each case is still judged on its own change. Sizes with fewer than MIN_DRIFT_CASES
-    cases are pooled.
+    scatter; each case is still judged on its own change, never on its change less the size's.
+    Omega is what the drift between runs made minutes apart leaves in a case's change; the cases
+    that really changed would swell it, so it is measured on the cases whose change it does not
+    already explain (spread.robust_drift). Paired, a pair's two runs are next to each other in
+    time and the pairs' own spread carries what drift there is: omega is 0 and the shift is only
+    said. Sizes with fewer than MIN_DRIFT_CASES cases are pooled.
     """
     groups: dict[str, list[str]] = {}
     for name in found:
@@ -152,7 +157,7 @@ def drifts(found: dict[str, Evidence]) -> tuple[list[Drift], dict[str, float]]:
     summary, omega = [], {}
     for group, members in groups.items():
         shift = statistics.median(found[name].change for name in members)
-        spread = drift([found[name].change - shift for name in members], [found[name].variance() for name in members])
+        spread = 0.0 if paired else robust_drift([found[name].change - shift for name in members], [found[name].variance() for name in members])
         summary.append(Drift(group, len(members), math.exp(shift), spread))
         omega.update(dict.fromkeys(members, spread))
     return summary, omega
@@ -172,7 +177,7 @@ def judge_cases(
         if sum(len(run) for run in [*as_runs(before), *as_runs(after)]) < 3 and prior_of[name] is None:
             raise RunError(f"{name}: one block a side has no spread to judge by; compare runs timed in blocks (--blocks 2 or more)")
     found = {name: evidence(before, after, prior_of[name], run_prior_of[name], paired) for name, (before, after) in sides.items()}
-    moved, omega = drifts(found)
+    moved, omega = drifts(found, paired)
     verdicts = {
         name: judge(
             before, after, threshold_for(name, thresholds or {}, threshold), alpha, prior_of[name],
@@ -219,7 +224,7 @@ def compare_runs(
         found, before, after = verdicts[name], base[name][0]["block_medians_s"], cur[name][0]["block_medians_s"]
         rows.append(
             Row(name, statistics.median(before), statistics.median(after), found.ratio, found.p_value, found.threshold, found.verdict,
-                found.detectable, found.blocks_needed, len(before), len(after), found.sigma, found.drift, found.paired)
+                found.detectable, found.blocks_needed, len(before), len(after), found.sigma, found.drift, found.paired, found.held_back)
         )
     return Comparison(
         rows=rows, drifts=moved, only_baseline=sorted(set(base) - set(cur)), only_current=sorted(set(cur) - set(base)), normalised=normalise, paired=paired,

@@ -6,9 +6,11 @@ The rule, in three sentences:
    its blocks vary by within a run (moderated toward cases of its family and size), what its runs
    drift apart by (from a side of several runs), and how far the comparison's cases of its size
    drifted beyond both (spread.py).
-2. The case is slower (faster) when a one-sided t-test on that change gives p < ALPHA, its blocks
-   are ordered by rank (a one-sided Mann-Whitney test at RANK_ALPHA: with three a side, every
-   current block past every baseline block) and the change is at least half its threshold.
+2. The case is slower (faster) when a one-sided t-test on that change gives p < ALPHA, a rank test
+   agrees at RANK_ALPHA (paired: Wilcoxon's signed-rank test on the pairs' differences, which more
+   pairs only make easier to pass, and below five pairs every pair one way; unpaired: Mann-Whitney
+   on the blocks, with three a side every current block past every baseline block) and the change is at least half its threshold; a
+   change past its threshold at p < ALPHA that the rank test holds back is "noisy", and says so.
 3. Its minimum detectable change is (t[1 - ALPHA] + t[POWER]) times that uncertainty: the change
    caught 4 times in 5; when that is over the threshold an unflagged case is "noisy", not
    "unchanged", and it says how many blocks a side would bring it under (none will, when drift
@@ -23,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from scipy.stats import mannwhitneyu
+from scipy.stats import mannwhitneyu, wilcoxon
 from scipy.stats import t as student_t
 
 from .spread import FLOOR, Runs, Spread, as_runs, between, differences, logs, moderate, within
@@ -36,8 +38,11 @@ __all__ = ["ALPHA", "POWER", "RANK_ALPHA", "VERDICTS", "Evidence", "Verdict", "e
 ALPHA = 0.001
 # The power at which the minimum detectable change is quoted: a change of that size is caught 4 times in 5.
 POWER = 0.8
-# The rank condition: a single odd block cannot make a regression on its own.
+# The rank condition: a single odd block (or pair) cannot make a regression on its own. Paired, the
+# exact signed-rank test reaches 0.05 from five pairs on (all five one way: p = 1/32); fewer pairs
+# (two to four runs of `tfvarbench interleave`) must all move one way, as five would have to.
 RANK_ALPHA = 0.05
+UNANIMOUS_BELOW = 5
 # With one run a side nothing shows how far runs drift apart, so they are taken to drift apart by this
 # many times the case's own spread of blocks within a run: on this machine, blocks of back-to-back
 # runs are no closer than blocks further apart in time (a drift over minutes), and A/A pairs of
@@ -83,6 +88,7 @@ class Verdict:
     drift: float  # what drift between runs adds to the change's standard error (from its runs, and its size's cases)
     df: float
     paired: bool = False  # blocks_needed then counts pairs of runs
+    held_back: str | None = None  # the condition that kept a change past its threshold at p < ALPHA from a flag ("rank test p 0.09")
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -153,18 +159,21 @@ def _needed(found: Evidence, prior_df: float, omega: float, threshold: float, al
     return high
 
 
-def _agree(baseline: Runs | Sequence[float], current: Runs | Sequence[float], slower: bool, paired: bool) -> bool:
-    """The rank condition: every pair moved the same way (paired), or the blocks are ordered by rank (Mann-Whitney at RANK_ALPHA)."""
+def rank_p(baseline: Runs | Sequence[float], current: Runs | Sequence[float], slower: bool, paired: bool = False) -> float:
+    """The exact one-sided rank-test p that current is slower (or faster) than baseline.
+
+    Paired: Wilcoxon's signed-rank test on the pairs' differences (baseline run k next to current
+    run k), so one pair against the rest costs a little p, not the verdict. Unpaired: Mann-Whitney on
+    the blocks.
+    """
+    alternative = "greater" if slower else "less"
     if paired:
-        moved = differences(logs(baseline, "baseline"), logs(current, "current"))
-        return all(d > 0 for d in moved) if slower else all(d < 0 for d in moved)
-    return rank_p(baseline, current, slower) <= RANK_ALPHA
-
-
-def rank_p(baseline: Runs | Sequence[float], current: Runs | Sequence[float], slower: bool) -> float:
-    """The exact one-sided Mann-Whitney p that the current blocks are slower (or faster) than the baseline ones."""
+        moved = [d for d in differences(logs(baseline, "baseline"), logs(current, "current")) if d != 0]
+        if len(moved) < UNANIMOUS_BELOW:  # too few pairs for the test to reach RANK_ALPHA: every pair one way, as five must be
+            return 0.0 if moved and all((d > 0) == slower for d in moved) else 1.0
+        return float(wilcoxon(moved, alternative=alternative, method="exact").pvalue)
     flat = lambda side: [value for run in as_runs(side) for value in run]  # noqa: E731
-    return float(mannwhitneyu(flat(current), flat(baseline), alternative="greater" if slower else "less", method="exact").pvalue)
+    return float(mannwhitneyu(flat(current), flat(baseline), alternative=alternative, method="exact").pvalue)
 
 
 def judge(
@@ -196,8 +205,12 @@ def judge(
     p_value = float(student_t.sf(abs(found.change) / standard_error, found.df if math.isfinite(found.df) else 1e12))
     detectable = minimum_detectable(standard_error, found.df, alpha, power)
     moved = abs(found.change) >= math.log1p(threshold) / 2
-    if p_value < alpha and moved and _agree(baseline, current, found.change > 0, paired):
+    ranked = rank_p(baseline, current, found.change > 0, paired) if p_value < alpha and moved else 1.0
+    held_back = None
+    if p_value < alpha and moved and ranked <= RANK_ALPHA:
         verdict = "slower" if found.change > 0 else "faster"
+    elif p_value < alpha and abs(found.change) >= math.log1p(threshold):  # past its threshold, held back by the rank test alone
+        verdict, held_back = "noisy", f"rank test p {ranked:.2g} > {RANK_ALPHA:g}"
     else:
         verdict = "noisy" if detectable > threshold else "unchanged"
     prior_df = prior.df if prior is not None else 0.0
@@ -213,4 +226,5 @@ def judge(
         drift=math.sqrt(found.tau**2 * (1 / found.runs[0] + 1 / found.runs[1]) + omega**2),
         df=found.df,
         paired=paired,
+        held_back=held_back,
     )

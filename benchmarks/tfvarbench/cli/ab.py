@@ -23,6 +23,7 @@ from typing import Any
 
 from ..analysis.regress import compare_runs, machine_differences
 from ..analysis.verdict import ALPHA
+from ..render.compare import markdown
 from ..runs import atomic_write, case_name, load_run
 from . import compare
 from .blockpairs import MIN_PAIRS, Side, run_pairs, stop
@@ -46,14 +47,17 @@ WITHOUT = ("multiworker", "benchmarks/bench_multiworker.py")
 # The chance of any false alarm in a whole job, shared among its cases (Bonferroni): a job judges
 # ~200 cases, and compare's ALPHA of 0.001 per case and direction would flag one now and then.
 JOB_ALPHA = 0.02
+# Taking turns, a job here sees about 2% on a steady case (docs/regression.md); the anchors gate at 2% (Perfherder) to 10%.
+THRESHOLD = 0.02
 
 
 def add_parser(subparsers: Any) -> None:
     parser = add_subcommand(
         subparsers, "ab", "time a baseline and a current side in one job, block by block, and flag cases that got slower",
         __doc__.split("\n\n")[1] + "\n\nEverything after -- goes to pytest on both sides (-k, --logical-cpus, --profile, ...). Example:\n"
-        "  tfvarbench ab --current-env PYTHONPATH=tests/plugins --current-env PYTEST_PLUGINS=slowdown \\\n"
-        "    --current-env TFVARBENCH_SLOW_OP=assign_add:0.05 --out ab -- -k assign --logical-cpus 2",
+        "  tfvarbench ab --baseline-env PYTHONPATH=tests/plugins --baseline-env PYTEST_PLUGINS=slowdown \\\n"
+        "    --baseline-env TFVARBENCH_SLOW_OP=assign_add:0 --current-env PYTHONPATH=tests/plugins \\\n"
+        "    --current-env PYTEST_PLUGINS=slowdown --current-env TFVARBENCH_SLOW_OP=assign_add:0.05 --out ab -- -k assign --logical-cpus 2",
         "0 no case got slower; 1 a case got slower", "a block that failed (one line names the side and the block)",
     )
     for name in ("baseline", "current"):
@@ -72,7 +76,8 @@ def add_parser(subparsers: Any) -> None:
                         help="time the multi-worker family too (left out unless the pytest arguments name it: see WITHOUT)")
     parser.add_argument("--order", choices=("abba", "random"), default="abba", help="who goes first in each pair: A B B A ... (default) or a coin toss")
     parser.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
-    parser.add_argument("--threshold", type=float, default=0.05, help="relative change a regression must exceed (default 0.05)")
+    parser.add_argument("--threshold", type=float, default=THRESHOLD,
+                        help=f"relative change a regression must exceed (default {THRESHOLD}: a case moved half of it can be flagged)")
     parser.add_argument("--alpha", type=float, default=JOB_ALPHA,
                         help=f"chance of a false alarm anywhere in the job (default {JOB_ALPHA}); each case and direction is tested at ALPHA / (2 x cases)")
     parser.add_argument("--config", help="pyproject.toml with [tool.tfvarbench.thresholds] (default: ./pyproject.toml, if there is one)")
@@ -145,7 +150,7 @@ def _judge(sides: list[Side], args: argparse.Namespace, out: Path, config: Path 
     comparison.notes = notes + comparison.notes + [f"sides differ: {difference}" for difference in differences]
     compare.warn_unmatched("ab", config, thresholds, comparison)
     compare.show(comparison)
-    atomic_write(out / "comparison.md", compare.markdown(comparison))
+    atomic_write(out / "comparison.md", markdown(comparison))
     atomic_write(out / "comparison.json", json.dumps(comparison.as_dict(), indent=1) + "\n")
     print(f"comparison: {out / 'comparison.md'}, {out / 'comparison.json'}; the blocks: {out / 'baseline'}, {out / 'current'}")
     return 1 if comparison.regressions else 0

@@ -20,9 +20,10 @@ from .usage import BadInput
 
 __all__ = ["MIN_PAIRS", "TURNS_ENV", "Side", "order", "run_pairs", "side_core", "stop"]
 
-# One pair has no spread to judge by; an even count lets each side lead as often as the other, so a
-# steady drift over the job cancels (with A B | B A | A B the second block of two pairs in three gains it).
-MIN_PAIRS = 4
+# One pair has no spread to judge by, and the verdict's signed-rank test needs five to reach 0.05 (all
+# five one way: 1/32); an even count lets each side lead as often as the other, so a steady drift
+# over the job cancels (with A B | B A | A B the second block of two pairs in three gains it).
+MIN_PAIRS = 6
 # How a block taking turns finds its pipes (measure/turns.py reads it; a reader of runs imports nothing from measure).
 TURNS_ENV = "TFVARBENCH_TURNS"
 
