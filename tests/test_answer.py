@@ -1,19 +1,17 @@
 """What to use on this machine, from real saved runs: tables of ways by sizes, ties within noise, devices merged, traps, crossovers."""
 from __future__ import annotations
 
-import itertools
-import math
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tfvarbench.render.answer import answer
-from tfvarbench.render.findings import DeviceCrossover
+from tfvarbench.analysis.answer import answer
+from tfvarbench.analysis.crossovers import DeviceCrossover
 from tfvarbench.render.glance import markdown, short
-from tfvarbench.render.tables import labelled_cases
-from tfvarbench.render.ties import noise, tied
+from tfvarbench.runs import labelled_cases
+from tfvarbench.analysis.ties import Judge
 from tfvarbench.render.units import format_bytes, format_ratio, format_seconds
 from tfvarbench.runs import load_run
 
@@ -45,20 +43,6 @@ def group_of(t, device: str):
     return next(g for g in t.groups if device in g.devices)
 
 
-def test_noise_is_the_block_spread_when_there_are_blocks_else_the_relative_iqr() -> None:
-    blocked = find(cases_of(QUICK), "CPU:0", "assign_no_read", "1Ki")
-    spread = blocked["block_medians_s"]
-    assert noise(blocked) == pytest.approx((max(spread) - min(spread)) / blocked["median_s"])
-    plain = find(cases_of(NO_BLOCKS), "CPU:0", "assign_no_read", "1Ki")
-    assert "block_medians_s" not in plain and noise(plain) == plain["rel_iqr"]
-
-
-def test_the_tie_rule_has_a_five_percent_floor_and_widens_with_noise() -> None:
-    assert tied(1.0, 0.0, 1.049, 0.0) and not tied(1.0, 0.0, 1.051, 0.0) and tied(1.051, 0.0, 1.0, 0.0) is False
-    assert tied(1.0, 0.3, 1.4, 0.3)  # sqrt(0.3² + 0.3²) = 0.42 > 0.4
-    assert not tied(1.0, 0.3, 1.45, 0.3)
-
-
 def test_a_table_has_a_row_per_way_and_a_cell_per_size_with_its_factor_to_the_fastest() -> None:
     cases = cases_of(QUICK)
     add = table(answer(cases), "add")
@@ -70,42 +54,56 @@ def test_a_table_has_a_row_per_way_and_a_cell_per_size_with_its_factor_to_the_fa
         assert [c.fastest for c in column].count(True) == 1 and fastest.fastest
         for cell in column:
             assert cell.median_s == find(cases, "CPU:0", cell.case, size)["median_s"]
-            assert cell.factor == pytest.approx(cell.median_s / fastest.median_s)
+            assert cell.factor == pytest.approx(Judge(cases).difference(fastest.source, cell.source).ratio if not cell.fastest else 1.0)
     assert [r.common for r in mine.rows].count(True) == 1 and row(mine, "assign_add").common
 
 
-def test_ways_within_noise_are_tied_not_ranked() -> None:
+def test_ways_are_tied_unless_their_paired_evidence_says_slower() -> None:
     cases = cases_of(QUICK)
-    mine = group_of(table(answer(cases), "add"), "CPU:0")
-    no_read, default = find(cases, "CPU:0", "assign_add_no_read", "1Mi"), find(cases, "CPU:0", "assign_add", "1Mi")
-    assert abs(default["median_s"] / no_read["median_s"] - 1) <= math.hypot(noise(no_read), noise(default))
-    assert row(mine, "assign_add").cells["1Mi"].tied and not row(mine, "assign_add").cells["1Mi"].fastest
-    scalar = row(mine, "assign_add").cells["scalar"]  # far apart at the scalar size: a win, with its factor
-    expected = find(cases, "CPU:0", "assign_add", "scalar")["median_s"] / find(cases, "CPU:0", "assign_add_no_read", "scalar")["median_s"]
-    assert not scalar.tied and scalar.factor == pytest.approx(expected)
-    words = markdown(answer(cases))
-    assert f"{format_seconds(default['median_s'])} {format_ratio(default['median_s'] / no_read['median_s'])} tie" in words
-
-
-def test_devices_are_one_column_group_exactly_when_every_figure_ties() -> None:
-    cases = cases_of(QUICK)
-    result = answer(cases)
+    result, judge = answer(cases), Judge(cases)
+    ties = 0
     for t in result.tables:
         for group in t.groups:
-            for device in group.devices[1:]:  # every member ties with the group's first device everywhere
-                for r in group.rows:
-                    for size in r.cells:
-                        a = find(cases, group.devices[0], r.cells[size].case, size, replicas=None if t.replicas is None else t.replicas,
-                                 workers=t.workers)
-                        b = find(cases, device, a["case"], size, family=a["family"], replicas=a.get("replicas"), workers=t.workers)
-                        assert tied(a["median_s"], noise(a), b["median_s"], noise(b))
-    call = table(result, "traced_call")
-    assert [g.devices for g in call.groups] == [("CPU:0", "CPU:1")]
-    assert "CPU:0, CPU:1: tied (figures of CPU:0)." in markdown(result)
-    write = table(result, "write")  # slice assign differs between the two at 1Ki: two column groups
+            for size in t.sizes:
+                column = [r.cells[size] for r in group.rows if size in r.cells]
+                best = next(c for c in column if c.fastest)
+                for cell in column:
+                    assert cell.tied == (cell.fastest or judge.difference(best.source, cell.source).verdict == "tied")
+                    ties += cell.tied and not cell.fastest
+    assert ties
+    mine = group_of(table(result, "add"), "CPU:0")
+    scalar = row(mine, "host_round_trip").cells["scalar"]  # far apart at the scalar size: a win, with its factor
+    assert not scalar.tied and scalar.factor > 3
+    assert f"{format_seconds(scalar.median_s)} {format_ratio(scalar.factor)}" in markdown(result)
+
+
+def test_two_logical_cpus_part_only_where_a_way_brings_host_values_to_the_device() -> None:
+    # CPU:0 is the host: under CPU:1 a constant (a Python value, a slice's bounds, a NumPy array) is made on the
+    # host and copied over, which costs CPU:1 2.3 times for `tf.constant` and 1.25 times for a 1Ki slice assign
+    # (a plain script here: 3.99 against 8.97 µs, 160 against 200 µs). Everywhere else the two tie.
+    cases = cases_of(QUICK)
+    result, judge = answer(cases), Judge(cases)
+    for t in result.tables:
+        if len(t.groups) == 1:
+            assert t.groups[0].devices == ("CPU:0", "CPU:1") or len(t.groups[0].devices) == 1
+            continue
+        parted = []
+        for r in t.groups[0].rows:
+            other = next(o for o in t.groups[1].rows if o.identity == r.identity)
+            parted += [r.label for size, cell in r.cells.items() if size in other.cells and not judge.tied(cell.source, other.cells[size].source)]
+        assert parted and all(any(word in label for word in ("slice", "constant", "numpy", "lr *")) for label in parted), (t.job.key, parted)
+    write = next(t for t in result.tables if t.job.key == "write")
     assert [g.devices for g in write.groups] == [("CPU:0",), ("CPU:1",)]
-    a, b = find(cases, "CPU:0", "slice_assign", "1Ki"), find(cases, "CPU:1", "slice_assign", "1Ki")
-    assert not tied(a["median_s"], noise(a), b["median_s"], noise(b))
+    assert "CPU:0, CPU:1: tied (figures of CPU:0)." in markdown(result)
+
+
+def test_a_device_slower_beyond_noise_gets_its_own_column_group() -> None:
+    cases = [{**c, "median_s": c["median_s"] * 1.3, "block_medians_s": [m * 1.3 for m in c["block_medians_s"]]}
+             if c["device_label"] == "CPU:1" and c["case"] == "assign_no_read" else c for c in cases_of(QUICK)]
+    write = table(answer(cases), "write")
+    assert [g.devices for g in write.groups] == [("CPU:0",), ("CPU:1",)]
+    assert "The devices differ" in markdown(answer(cases))
+    assert [g.devices for g in table(answer(cases), "traced_call").groups] == [("CPU:0", "CPU:1")]
 
 
 def test_rebind_name_is_a_baseline_never_a_way_to_write() -> None:
@@ -122,7 +120,7 @@ def test_the_python_float_retrace_trap_and_its_cost_from_the_data() -> None:
     cases = cases_of(QUICK)
     floats, tensor = find(cases, "CPU:0", "call_python_scalar", "scalar"), find(cases, "CPU:0", "call_tensor_argument", "scalar")
     trap = next(t for t in answer(cases).traps if t.key == "python_float_retrace" and "CPU:0" in t.devices)
-    assert trap.ratio == pytest.approx(floats["median_s"] / tensor["median_s"]) and trap.ratio > 10 and not trap.tied
+    assert trap.ratio == pytest.approx(Judge(cases).difference(tensor, floats).ratio) and trap.ratio > 10
     assert (trap.trace_count, trap.calls) == (floats["trace_count"], floats["calls"])
     line = next(line for line in markdown(answer(cases)).splitlines() if line.startswith("- `call: Python float argument, new value each call`"))
     assert f"{floats['trace_count']} traces in {floats['calls']} calls" in line and f"scalar {format_ratio(trap.ratio)}" in line
@@ -131,23 +129,27 @@ def test_the_python_float_retrace_trap_and_its_cost_from_the_data() -> None:
 @pytest.mark.parametrize("path", [QUICK, NO_BLOCKS])
 def test_host_round_trip_and_read_value_traps(path: Path) -> None:
     cases = cases_of(path)
-    traps = answer(cases).traps
+    traps, judge = answer(cases).traps, Judge(cases)
     for key, slow_case, fast_case in (("host_round_trip", "host_round_trip", "assign_add"), ("read_value", "assign", "assign_no_read"),
                                       ("read_value", "assign_add", "assign_add_no_read")):
-        slow, fast = find(cases, "CPU:1", slow_case, "scalar"), find(cases, "CPU:1", fast_case, "scalar")
-        trap = next(t for t in traps if t.key == key and t.size == "scalar" and "CPU:1" in t.devices and t.slow.startswith(slow["op"] + ":"))
-        if trap.devices[0] == "CPU:1":  # a merged trap shows its first device's figures
-            assert trap.ratio == pytest.approx(slow["median_s"] / fast["median_s"])
-        assert trap.tied == tied(fast["median_s"], noise(fast), slow["median_s"], noise(slow)) or trap.devices[0] != "CPU:1"
-    assert "`assign: read_value=True` instead of `assign: read_value=False`" in markdown(answer(cases))
+        slow, fast = find(cases, "CPU:0", slow_case, "scalar"), find(cases, "CPU:0", fast_case, "scalar")
+        found = judge.difference(fast, slow)
+        trap = next((t for t in traps if t.key == key and t.size == "scalar" and t.devices[0] == "CPU:0" and t.slow.startswith(slow["op"] + ":")), None)
+        assert (trap is not None) == (found.verdict == "slower"), (key, slow_case, found)
+        assert trap is None or trap.ratio == pytest.approx(found.ratio)
+    assert re.search(r"`host round trip: v.assign\(v.numpy\(\) \+ x\)( \[eager\])?` instead of `assign_add: read_value=True", markdown(answer(cases)))
 
 
-def test_a_trap_inside_noise_is_reported_as_tied() -> None:
+def test_a_trap_is_listed_only_where_the_idiom_is_slower_beyond_noise() -> None:
     cases = cases_of(QUICK)
-    trap = next(t for t in answer(cases).traps if t.key == "read_value" and t.slow.startswith("assign_add") and t.size == "1Mi"
-                and t.devices == ("CPU:0",))
-    assert trap.tied
-    assert f"CPU:0: 1Mi tied, {format_ratio(trap.ratio)}" in markdown(answer(cases))
+    result = answer(cases)
+    assert result.traps
+    for trap in result.traps:
+        assert trap.ratio > 1.05
+    slow, fast = find(cases, "CPU:0", "assign_add", "1Mi"), find(cases, "CPU:0", "assign_add_no_read", "1Mi")
+    assert Judge(cases).difference(fast, slow).verdict == "tied"  # read_value=True costs nothing visible at 1Mi: no trap there
+    assert not [t for t in result.traps if t.key == "read_value" and t.slow.startswith("assign_add") and t.size == "1Mi"]
+    assert "tied," not in markdown(result)
 
 
 def test_mirrored_updates_are_a_table_per_replica_count() -> None:
@@ -205,12 +207,20 @@ def test_every_number_in_the_words_comes_from_the_data() -> None:
     medians = {format_seconds(c["median_s"]) for c in cases}
     times = re.findall(r"(\d+(?:\.\d+)?) (ns|µs|ms|s)\b", words)
     assert times and all(f"{n} {u}" in medians for n, u in times), [f"{n} {u}" for n, u in times if f"{n} {u}" not in medians]
-    ratios = {format_ratio(a["median_s"] / b["median_s"]) for a, b in itertools.product(cases, repeat=2)}
+    result = answer(cases)
+    factors = [cell.factor for t in result.tables for g in t.groups for r in g.rows for cell in r.cells.values()]
+    ratios = {format_ratio(value) for value in factors + [trap.ratio for trap in result.traps]}
     shown = re.findall(r"(\d+(?:\.\d+)?)×", words)
     assert shown and all(f"{r}×" in ratios for r in shown)
+    for t in result.tables:  # and every factor is the paired ratio of its case to the fastest
+        for g in t.groups:
+            for size in t.sizes:
+                column = [r.cells[size] for r in g.rows if size in r.cells]
+                best = next(c for c in column if c.fastest)
+                assert all(c.factor == pytest.approx(Judge(cases).difference(best.source, c.source).ratio) for c in column if not c.fastest)
     traces = {(str(c.get("trace_count")), str(c.get("calls"))) for c in cases}
     assert all(pair in traces for pair in re.findall(r"(\d+) traces in (\d+) calls", words))
-    assert "max(5%," in words
+    assert "more than 5% past 1 with 95% confidence" in words
 
 
 def test_short_says_traps_then_jobs_one_line_each_within_the_limit() -> None:
@@ -222,7 +232,8 @@ def test_short_says_traps_then_jobs_one_line_each_within_the_limit() -> None:
     # A job whose fastest way and common idiom are a trap's pair is said once, by the trap.
     assert not any(line.startswith("add to it:") for line in everything)
     floats, tensor = find(cases, "CPU:0", "call_python_scalar", "scalar"), find(cases, "CPU:0", "call_tensor_argument", "scalar")
-    assert (f"trap: call: Python float argument, new value each call, up to {format_ratio(floats['median_s'] / tensor['median_s'])} "
+    worst = max(t.ratio for t in result.traps if t.key == "python_float_retrace")
+    assert (f"trap: call: Python float argument, new value each call, up to {format_ratio(worst)} "
             "slower than call: tensor argument (scalar; CPU:0, CPU:1)") in everything
     lines = short(result, max_lines=6)
     assert len(lines) == 6 and lines[:5] == everything[:5] and lines[5] == f"... {len(everything) - 5} more in the report (What to use on this machine)"
@@ -231,14 +242,18 @@ def test_short_says_traps_then_jobs_one_line_each_within_the_limit() -> None:
 def test_a_run_over_thread_counts_has_a_table_and_traps_per_count() -> None:
     # The same cases at 1 and at 2 threads, `assign` (read_value=True) three times slower at 2: never ranked or paired across counts.
     base = [c for c in cases_of(QUICK) if c["family"] == "assignment" and not c.get("replicas")]
-    cases = [{**c, "threads": 1} for c in base] + [{**c, "threads": 2, "median_s": c["median_s"] * (3 if c["case"] == "assign" else 1),
-                                                     "block_medians_s": None} for c in base]
+    def at_two(c: dict[str, Any]) -> dict[str, Any]:
+        factor = 3 if c["case"] == "assign" else 1
+        return {**c, "threads": 2, "median_s": c["median_s"] * factor, "block_medians_s": [m * factor for m in c["block_medians_s"]],
+                "block_rounds": [[r * factor for r in rounds] for rounds in c["block_rounds"]]}
+
+    cases = [{**c, "threads": 1} for c in base] + [at_two(c) for c in base]
     result = answer(cases)
     assert {t.threads for t in result.tables if t.job.key == "write"} == {1, 2}
     one, two = (group_of(table(result, "write", threads=n), "CPU:0") for n in (1, 2))
     assert row(two, "assign").cells["1Ki"].median_s == pytest.approx(3 * row(one, "assign").cells["1Ki"].median_s)
     trap = {t.threads: t for t in result.traps if t.key == "read_value" and t.slow.startswith("assign:") and t.size == "1Ki" and "CPU:0" in t.devices}
     slow, fast = find(cases, "CPU:0", "assign", "1Ki", threads=2), find(cases, "CPU:0", "assign_no_read", "1Ki", threads=2)
-    assert set(trap) == {1, 2} and trap[2].ratio == pytest.approx(slow["median_s"] / fast["median_s"])
+    assert set(trap) == {1, 2} and trap[2].ratio == pytest.approx(Judge(cases).difference(fast, slow).ratio)
     text = markdown(result)
     assert "## Write new values (1 thread)" in text and "## Write new values (2 threads)" in text and "1Ki at 2 threads" in text

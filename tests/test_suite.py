@@ -282,3 +282,27 @@ def test_every_block_checks_its_figures_against_a_plain_loop_and_a_planted_diffe
         assert all(f.verdict != "off" for f in found), found
         assert "figures off" not in result.stdout
     assert "Every block also times eager scalar" in (tmp_path / "reports").glob("*/summary.md").__next__().read_text()
+
+
+def test_a_device_slowed_on_purpose_gets_its_own_columns_and_the_other_tables_tie(run_pytest, plugins_env, tmp_path: Path) -> None:
+    env = plugins_env("slowdown", TFVARBENCH_SLOW_DEVICE="CPU:1:0.3")  # every eager variable method on CPU:1 30% slower
+    result = run_pytest("benchmarks", "--logical-cpus", "2", "-k", "(test_assignment and assign_add and not 1Mi) or (test_function and call_tensor_argument)",
+                        "--results", str(tmp_path), env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (saved,) = tmp_path.glob("*/*.json")
+    from tfvarbench.analysis.ties import difference
+    from tfvarbench.render.report import build_report
+    from tfvarbench.runs import labelled_cases, load_run
+
+    run = load_run(saved)
+    answer = build_report([run], plots=False).answer
+    add = next(t for t in answer.tables if t.job.key == "add")
+    assert [g.devices for g in add.groups] == [("CPU:0",), ("CPU:1",)]
+    call = next(t for t in answer.tables if t.job.key == "traced_call")  # a traced call makes no eager method call: nothing slowed
+    assert [g.devices for g in call.groups] == [("CPU:0", "CPU:1")]
+    cases = labelled_cases([run])
+    for case in ("assign_add", "assign_add_no_read"):
+        for size in ("scalar", "1Ki"):
+            a, b = (next(c for c in cases if (c["case"], c["size"], c["device"]) == (case, size, device)) for device in ("CPU:0", "CPU:1"))
+            found = difference(a, b)
+            assert found.verdict == "slower" and 1.15 < found.ratio < 1.5, (case, size, found)

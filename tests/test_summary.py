@@ -9,10 +9,11 @@ from tfvarbench.plugin.summary import SUMMARY_LINES, closing_lines
 from tfvarbench.render import glance
 from tfvarbench.render.findings import fastest_table
 from tfvarbench.render.plots import MIN_SPAN, spread, y_range
-from tfvarbench.render.ties import noise, tied
-from tfvarbench.render.report import build_report, crossovers_of, fits_of
-from tfvarbench.render.tables import labelled_cases
-from tfvarbench.runs import load_run, variant_label
+from tfvarbench.analysis.crossovers import crossovers_of
+from tfvarbench.analysis.ties import Judge
+from tfvarbench.analysis.model import fits_of
+from tfvarbench.render.report import build_report
+from tfvarbench.runs import labelled_cases, load_run, variant_label
 
 
 @pytest.fixture(scope="module")
@@ -30,47 +31,51 @@ def test_the_summary_is_the_first_page_and_its_own_file(report) -> None:
     assert page.index('<section id="cost-model">') < page.index('<section id="bandwidth">') < page.index('<section id="plots">')
 
 
-def test_crossovers_come_from_the_fits_and_noise_makes_a_tie(report) -> None:
+def test_two_logical_cpus_of_one_machine_never_cross_and_a_crossover_needs_both_directions(report) -> None:
     cases = labelled_cases([load_run(Path(__file__).resolve().parent / "data" / "quick-2cpu-previous.json")])
     found = crossovers_of(fits_of(cases), cases)
     keys = [(x.op, x.variant, x.mode, x.dtype, x.first, x.second) for x in found]
-    assert len(keys) == len(set(keys))  # a way two families measure is said once
-    by_way = {(x.op, x.variant): x for x in found}
-    # Two logical CPUs of the same cores: assign is within noise at every size, so no device "wins".
-    assert by_way[("assign", "read_value=False")].faster is None
-    for x in found:
-        if x.faster is not None:  # a winner is never within noise at every common size
-            pairs = [(a, b) for a in cases for b in cases if a["device_label"] == x.first and b["device_label"] == x.second
-                     and (a["op"], a["variant"], a["mode"], a["dtype"], a["size"], a["family"]) == (x.op, x.variant, x.mode, x.dtype, b["size"], b["family"])]
-            assert not all(tied(a["median_s"], noise(a), b["median_s"], noise(b)) for a, b in pairs)
-    listed = {(o.where, o.faster, o.at_bytes) for t in report.answer.tables for o in t.overtakes if not o.before}
-    assert listed <= {(f"{x.op}: {x.variant}" + (f" [{x.mode}]" if x.op == "update step" else ""), x.faster, x.at_bytes) for x in found}
-    assert listed  # CPU:1 overtakes CPU:0 inside the range for some way in this run
+    assert len(keys) == len(set(keys)) and found  # a way two families measure is said once
+    # Two logical CPUs of the same cores never cross; where one is faster throughout, the way brings a host value to the
+    # device (CPU:0 is the host: a constant made for CPU:1 is copied there, 2.3 times the cost of `tf.constant` here).
+    assert all(x.at_bytes is None for x in found)
+    assert all(x.faster in (None, "CPU:0") and x.op in ("rebind name", "host round trip", "slice assign") for x in found if x.faster), found
+    assert not [o for t in report.answer.tables for o in t.overtakes if not o.before]
+    # The same run with CPU:1 twice as slow at 1Mi: CPU:0 faster there, tied below, so faster throughout, never crossing.
+    slowed = [{**c, "block_medians_s": [m * 2 for m in c["block_medians_s"]], "median_s": c["median_s"] * 2}
+              if c["device_label"] == "CPU:1" and c["size"] == "1Mi" else c for c in cases]
+    x = next(x for x in crossovers_of(fits_of(slowed), slowed) if (x.op, x.variant, x.mode) == ("assign_add", "read_value=False", "eager"))
+    assert (x.faster, x.at_bytes) == ("CPU:0", None)
 
 
-def test_a_fastest_device_within_noise_is_a_tie_never_a_one_percent_win(report) -> None:
+def test_a_fastest_device_is_named_only_beyond_noise_and_five_percent(report) -> None:
     cases = labelled_cases([load_run(Path(__file__).resolve().parent / "data" / "quick-2cpu-previous.json")])
     rows = fastest_table(cases)[0].rows
-    assert not any(row[-1].startswith("1.00×") for row in rows)
+    judge, ties = Judge(cases), 0
     for row in rows:
         fastest, margin = row[6], row[8]
         pair = [c for c in cases if (c["family"], c["op"], variant_label(c), c.get("mode", ""), c["dtype"], c["size"]) == row[:6]]
         if len(pair) != 2:
             continue
         a, b = sorted(pair, key=lambda c: c["median_s"])
-        assert fastest.startswith("tie: ") == tied(a["median_s"], noise(a), b["median_s"], noise(b)), row
+        assert fastest.startswith("tie: ") == judge.tied(a, b), row
         assert margin.startswith("within noise") == fastest.startswith("tie: ")
-    assert any(row[6].startswith("tie: ") for row in rows) and any(not row[6].startswith("tie: ") for row in rows)
+        if not fastest.startswith("tie: "):  # a win is never a one-percent luck of two processes
+            assert float(margin.split("×")[0]) > 1.05, row
+        ties += fastest.startswith("tie: ")
+    assert ties > 40
 
 
 def test_the_end_of_a_run_prints_at_most_twelve_lines_then_where_the_report_is(report, tmp_path: Path) -> None:
     out = tmp_path / "reports" / "run"
     room = SUMMARY_LINES - 2  # the separator and the no-GPU note
     lines = closing_lines(report, tmp_path / "run.json", out, room)
-    assert len(lines) == room and SUMMARY_LINES == 12
+    said = glance.short(report.answer, 100)
+    assert len(lines) == min(room, len(said) + 2) and SUMMARY_LINES == 12
     assert lines[:-2] == glance.short(report.answer, room - 2)
     assert lines[-2] == f"saved run: {tmp_path / 'run.json'}" and lines[-1].startswith(f"report: {out / 'index.html'} (summary.md and ")
-    assert all(line.startswith("trap: ") for line in lines[:5]) and not lines[5].startswith("trap: ")
+    traps = sum(line.startswith("trap: ") for line in said)
+    assert traps and all(line.startswith("trap: ") for line in lines[:traps]) and not lines[traps].startswith("trap: ")
     assert len(closing_lines(report, tmp_path / "run.json", out, 6)) == 6  # a smaller room: fewer lines, the last says how many more
     assert closing_lines(report, tmp_path / "run.json", out, 6)[3].startswith("... ")
     assert not any(line.startswith("|") for line in lines)  # no table

@@ -10,7 +10,8 @@ import pytest
 
 from tfvarbench.runs import RunError, load_run, load_runs, write_folder
 from tfvarbench.render.document import markdown
-from tfvarbench.render.tables import comparison_table, device_table, labelled_cases, results_csv
+from tfvarbench.render.tables import comparison_table, device_table, results_csv
+from tfvarbench.runs import labelled_cases
 from tfvarbench.render.units import column_unit, format_in, format_ratio, format_seconds
 
 

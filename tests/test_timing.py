@@ -109,3 +109,23 @@ def test_each_timed_round_starts_with_its_settle_calls_untimed_and_counted() -> 
     # Its rounds' clock reads come 3 calls after the other case's round ended, not at once.
     starts = reads[1::2][1::2]
     assert all(start >= 3 for start in starts)
+
+
+def test_shuffled_passes_change_each_slots_neighbours_alike_on_both_sides_and_keep_a_then_next_to_its_slot() -> None:
+    from tfvarbench.measure.rounds import Slot, pass_orders
+
+    def slots(keys: list[str]) -> list[Slot]:
+        return [Slot(lambda: None, 1, key=key) for key in keys]
+
+    mine = slots([f"case{i}" for i in range(8)])
+    plain = Slot(lambda: None, 1, key="plain")
+    mine[3].then = plain
+    orders = pass_orders(mine, 10, shuffle=True)
+    assert orders[0] == [*mine[:4], plain, *mine[4:]]  # the warm-up pass in the given order
+    assert len({tuple(slot.key for slot in order) for order in orders[1:]}) == 10  # every timed pass its own order
+    assert all(order[order.index(mine[3]) + 1] is plain and len(order) == 9 for order in orders)
+    # Another block with one more case orders the common cases alike in every pass (an `ab` pair takes turns by them).
+    other = slots([f"case{i}" for i in range(8)] + ["new"])
+    for a, b in zip(pass_orders(mine, 10, shuffle=True)[1:], pass_orders(other, 10, shuffle=True)[1:]):
+        assert [s.key for s in a if s.key != "plain"] == [s.key for s in b if s.key != "new"]
+    assert pass_orders(mine, 3, shuffle=False)[1:] == [[*mine[:4], plain, *mine[4:]]] * 3

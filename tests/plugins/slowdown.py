@@ -16,6 +16,10 @@ with a plain one measures the wrapper too: "2%" and "5%" with only one side wrap
 to +10%. Give the baseline the same op at 0 (`--baseline-env TFVARBENCH_SLOW_OP=assign_add:0`):
 both sides then run the same wrapper, and only the spin differs.
 
+TFVARBENCH_SLOW_DEVICE="CPU:1:0.3" makes every eager variable method (METHODS) about 30% slower
+when its variable lives on CPU:1, and wraps it the same way, spinning nothing, on every other
+device: one device that is really slower at updates, for the device comparisons to find.
+
 Either way the work is still done, so verification passes; only the time changes. Load it with
 `PYTHONPATH=tests/plugins pytest benchmarks -p slowdown` (a run's blocks inherit both). It never
 ships in the suite itself.
@@ -77,6 +81,21 @@ def spun(original: Any, fraction: float, clock: Any = time.perf_counter, eager: 
     return slower
 
 
+def _slow_device(spec: str) -> None:
+    """Patch every method of METHODS to spin `fraction` of each eager call's time when its variable is on `device` ("CPU:1:0.3")."""
+    from tensorflow.python.ops.resource_variable_ops import ResourceVariable
+
+    device, _, fraction = spec.rpartition(":")
+    for method in METHODS:
+        original = getattr(ResourceVariable, method)
+        slow, same = spun(original, float(fraction)), spun(original, 0.0)  # the same wrapper on every device; only the spin differs
+
+        def by_device(self: Any, *args: Any, _slow: Any = slow, _same: Any = same, **kwargs: Any) -> Any:
+            return (_slow if self.device.endswith(device) else _same)(self, *args, **kwargs)
+
+        setattr(ResourceVariable, method, functools.wraps(original)(by_device))
+
+
 def _slow_eager_ops(spec: str) -> None:
     """Patch each method `name` of "name:fraction,..." on ResourceVariable (which defines its own; the base class's is not what runs)."""
     from tensorflow.python.ops.resource_variable_ops import ResourceVariable
@@ -91,6 +110,8 @@ def pytest_configure(config: pytest.Config) -> None:
     spec = os.environ.get("TFVARBENCH_SLOW_OP", "")
     if spec:
         _slow_eager_ops(spec)
+    if os.environ.get("TFVARBENCH_SLOW_DEVICE"):
+        _slow_device(os.environ["TFVARBENCH_SLOW_DEVICE"])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..analysis.model import Fit, crossover, model_key
-from .findings import DeviceCrossover, RowCrossover
+from ..runs import devices_of
+from ..runs.pool import block_medians
+from .crossovers import DeviceCrossover, RowCrossover
 from .jobs import JOBS, Job, label_of, matches
-from .tables import devices_of
-from .ties import TIE_FLOOR, noise, size_key, tied
+from .model import Fit, crossover, model_key
+from .ties import TIE_FLOOR, Judge, size_key
 from .traps import TrapFigure, label as _label, traps as _traps
 
 __all__ = ["Answer", "Cell", "DeviceGroup", "JobTable", "Overtake", "Row", "TrapFigure", "answer"]
@@ -29,10 +30,10 @@ class Cell:
     median_s: float
     low_s: float  # the lowest block median (the median itself without blocks)
     high_s: float
-    noise: float
-    factor: float  # median / the fastest median of its column (1.0 for the fastest)
+    factor: float  # its time over the column's fastest, paired where they were timed together (1.0 for the fastest)
     fastest: bool
-    tied: bool  # within noise of the fastest (the fastest too)
+    tied: bool  # not slower than the fastest beyond the floor and the noise (ties.py; the fastest too)
+    source: dict[str, Any] = field(compare=False, repr=False, default_factory=dict)  # the case, for paired comparisons
 
 
 @dataclass(frozen=True)
@@ -100,19 +101,18 @@ def _column(case: dict[str, Any]) -> str:
     return f"{rows} row{'s' if rows != 1 else ''}" if rows else case["size"]
 
 
-def _spread(case: dict[str, Any]) -> tuple[float, float]:
-    blocks = [m for m in case.get("block_medians_s") or [] if m]
-    return (min(blocks), max(blocks)) if len(blocks) >= 2 else (case["median_s"], case["median_s"])
-
-
-def _cells(members: list[dict[str, Any]]) -> dict[int, Cell]:
+def _cells(members: list[dict[str, Any]], judge: Judge) -> dict[int, Cell]:
     """The cells of one column (one size, one device), keyed by id of their case."""
     best = min(members, key=lambda case: case["median_s"])
-    return {id(case): Cell(
-        case=case.get("case", ""), median_s=case["median_s"], low_s=_spread(case)[0], high_s=_spread(case)[1], noise=noise(case),
-        factor=case["median_s"] / best["median_s"], fastest=case is best,
-        tied=tied(best["median_s"], noise(best), case["median_s"], noise(case)),
-    ) for case in members}
+    cells = {}
+    for case in members:
+        found = judge.difference(best, case) if case is not best else None
+        blocks = [median for median in block_medians(case) if median]  # type: ignore[arg-type]
+        cells[id(case)] = Cell(
+            case=case.get("case", ""), median_s=case["median_s"], low_s=min(blocks), high_s=max(blocks),
+            factor=found.ratio if found else 1.0, fastest=case is best, tied=found is None or found.verdict == "tied", source=case,
+        )
+    return cells
 
 
 def _job_cases(job: Job, cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -127,10 +127,10 @@ def _job_cases(job: Job, cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     return list(kept.values())
 
 
-def _device_rows(job: Job, mine: list[dict[str, Any]], show_mode: bool, columns: Sequence[str]) -> tuple[Row, ...]:
+def _device_rows(job: Job, mine: list[dict[str, Any]], show_mode: bool, columns: Sequence[str], judge: Judge) -> tuple[Row, ...]:
     cells: dict[int, Cell] = {}
     for column in {_column(case) for case in mine}:
-        cells.update(_cells([case for case in mine if _column(case) == column]))
+        cells.update(_cells([case for case in mine if _column(case) == column], judge))
     rows: dict[tuple, dict[str, Any]] = {}
     for case in mine:
         entry = rows.setdefault(_identity(case), {"label": _label(case, show_mode), "common": False, "cells": {}})
@@ -141,24 +141,24 @@ def _device_rows(job: Job, mine: list[dict[str, Any]], show_mode: bool, columns:
     return tuple(Row(entry["label"], identity, entry["common"], entry["cells"]) for identity, entry in ordered)
 
 
-def _all_tied(a: tuple[Row, ...], b: tuple[Row, ...]) -> bool:
+def _all_tied(a: tuple[Row, ...], b: tuple[Row, ...], judge: Judge) -> bool:
     other = {row.identity: row for row in b}
     pairs = [(cell, other[row.identity].cells[size]) for row in a if row.identity in other
              for size, cell in row.cells.items() if size in other[row.identity].cells]
-    return bool(pairs) and all(tied(x.median_s, x.noise, y.median_s, y.noise) for x, y in pairs)
+    return bool(pairs) and all(judge.tied(x.source, y.source) for x, y in pairs)
 
 
-def _baseline(job: Job, cases: Sequence[dict[str, Any]], device: str, key: tuple) -> Row | None:
+def _baseline(job: Job, cases: Sequence[dict[str, Any]], device: str, key: tuple, judge: Judge) -> Row | None:
     found = [case for case in cases if job.baseline and case["device_label"] == device and matches(case, job.baseline)
              and _table_key(case) == key]
     if not found:
         return None
-    cells = {_column(case): _cells([case])[id(case)] for case in found}
+    cells = {_column(case): _cells([case], judge)[id(case)] for case in found}
     return Row(_label(found[0], False), _identity(found[0]), False, cells)
 
 
-def _way_overtakes(group: DeviceGroup, sizes: Sequence[str], keys: dict[tuple, tuple], fits: dict[tuple, Fit]) -> list[Overtake]:
-    """Pairs of ways that trade places between two neighbouring sizes, neither step inside noise."""
+def _way_overtakes(group: DeviceGroup, sizes: Sequence[str], keys: dict[tuple, tuple], fits: dict[tuple, Fit], judge: Judge) -> list[Overtake]:
+    """Pairs of ways that trade places between two neighbouring sizes: a faster than b at one beyond noise, slower at the next."""
     found = []
     for a in group.rows:
         for b in group.rows:
@@ -166,8 +166,7 @@ def _way_overtakes(group: DeviceGroup, sizes: Sequence[str], keys: dict[tuple, t
                 if not all(size in row.cells for row in (a, b) for size in (before, after)):
                     continue
                 x0, y0, x1, y1 = a.cells[before], b.cells[before], a.cells[after], b.cells[after]
-                if (x0.median_s < y0.median_s and not tied(x0.median_s, x0.noise, y0.median_s, y0.noise)
-                        and y1.median_s < x1.median_s and not tied(x1.median_s, x1.noise, y1.median_s, y1.noise)):
+                if judge.difference(x0.source, y0.source).verdict == "slower" and judge.difference(x1.source, y1.source).verdict == "faster":
                     fa, fb = fits.get(keys.get((group.devices[0], a.identity), ())), fits.get(keys.get((group.devices[0], b.identity), ()))
                     cross = crossover(fa, fb) if fa and fb else None
                     at = cross.at_bytes if cross is not None and cross.kind == "crossing" else None
@@ -195,7 +194,7 @@ def _dense(job: Job, groups: Sequence[DeviceGroup], key: tuple, found: Sequence[
 
 
 def _tables(job: Job, cases: Sequence[dict[str, Any]], devices: Sequence[str], fits: dict[tuple, Fit],
-            crossovers: Sequence[DeviceCrossover], row_crossovers: Sequence[RowCrossover]) -> list[JobTable]:
+            crossovers: Sequence[DeviceCrossover], row_crossovers: Sequence[RowCrossover], judge: Judge) -> list[JobTable]:
     mine = _job_cases(job, cases)
     show_mode = len({case.get("mode") for case in mine}) > 1
     keys = {(case["device_label"], _identity(case), _table_key(case)[3::2]): model_key(case) for case in mine}  # table size, threads
@@ -212,15 +211,15 @@ def _tables(job: Job, cases: Sequence[dict[str, Any]], devices: Sequence[str], f
             on_device = [case for case in members if case["device_label"] == device]
             if not on_device:
                 continue
-            rows = _device_rows(job, on_device, show_mode, sizes)
-            home = next((i for i, group in enumerate(merged) if _all_tied(group.rows, rows)), None)
+            rows = _device_rows(job, on_device, show_mode, sizes, judge)
+            home = next((i for i, group in enumerate(merged) if _all_tied(group.rows, rows, judge)), None)
             if home is None:
-                merged.append(DeviceGroup((device,), rows, _baseline(job, cases, device, key)))
+                merged.append(DeviceGroup((device,), rows, _baseline(job, cases, device, key, judge)))
             else:
                 merged[home] = DeviceGroup((*merged[home].devices, device), merged[home].rows, merged[home].baseline)
         dense = _dense(job, merged, key, row_crossovers)
         mine_keys = {k[:2]: v for k, v in keys.items() if k[2] == key[3::2]}
-        overtakes = [o for group in merged for o in _way_overtakes(group, sizes, mine_keys, fits)  # a dense pair is said in `dense`
+        overtakes = [o for group in merged for o in _way_overtakes(group, sizes, mine_keys, fits, judge)  # a dense pair is said in `dense`
                      if not (dense and job.against and any(w.startswith(label_of(job.against)) for w in (o.faster, o.slower)))]
         overtakes += _device_overtakes(merged[0].rows, key[0], crossovers)
         if key[3]:  # on a table the cost is fitted in the bytes of the rows touched (one width, one dtype): said in rows
@@ -235,5 +234,6 @@ def answer(cases: Sequence[dict[str, Any]], fits: dict[tuple, Fit] | None = None
     """Every job of JOBS measured in these cases as tables (devices CPUs first), and every trap of TRAPS (`traps`)."""
     timed = [case for case in cases if case.get("median_s")]
     devices = devices_of(timed)
-    tables = [table for job in JOBS for table in _tables(job, timed, devices, fits or {}, crossovers, row_crossovers)]
-    return Answer(tuple(tables), tuple(_traps(timed, devices)), tuple(devices))
+    judge = Judge(timed)
+    tables = [table for job in JOBS for table in _tables(job, timed, devices, fits or {}, crossovers, row_crossovers, judge)]
+    return Answer(tuple(tables), tuple(_traps(timed, devices, judge)), tuple(devices))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["JOBS", "TRAPS", "TRAP_NOTES", "Job", "Selector", "label_of", "matches"]
+__all__ = ["JOBS", "TRAPS", "Job", "Selector", "label_of", "matches"]
 
 # A selector matches a case: (family or None, op, variant or None, mode or None); None matches any.
 Selector = tuple["str | None", str, "str | None", "str | None"]
@@ -115,11 +115,6 @@ JOBS: tuple[Job, ...] = (
         )
         for key, rule in (("momentum", "SGD momentum"), ("adam", "Adam"), ("adamw", "AdamW"), ("adagrad", "Adagrad"), ("rmsprop", "RMSprop"))
     ),
-    Job(
-        "host_copy", "Copy through the host",
-        ways=(("assignment", "host round trip", None, None), ("assignment", "assign_add", None, None)),
-        common=("assignment", "host round trip", None, None),  # v.assign(v.numpy() + x)
-    ),
 )
 
 
@@ -147,22 +142,6 @@ TRAPS: tuple[tuple[str, Selector, Selector], ...] = (
     ("many_variables", ("optimizer", "Adam step", "fused raw op (ResourceApplyAdam), 100 variables", "eager"),
      ("optimizer", "Adam step", "fused raw op (ResourceApplyAdam), 1 variable", "eager")),
 )
-
-# Why a trap costs, in a few words, shown beside its factors (a trap without a note is shown without one).
-TRAP_NOTES: dict[str, str] = {
-    "python_float_retrace": "a new Python float each call retraces the function",
-    "reduce_retracing": "reduce_retracing=True does not stop Python floats retracing",
-    "host_round_trip": "the value goes to the host and back",
-    "read_value": "the default reads the value back; pass read_value=False when it is not used",
-    "densify": "tf.convert_to_tensor(g) makes the IndexedSlices gradient a whole table of zeros but k rows",
-    "repeated_rows": "the same k updates naming about k/2 rows, each repeat summed",
-    "assign_sum": "v + x reads the value into a new tensor before assign writes it back",
-    "eager_optimizer": "an eager step dispatches every slot update from Python",
-    "keras3_over_legacy": "the Keras 3 optimizer against tf_keras's legacy one (keras-team/keras#18279)",
-    "keras3_over_fused": "Keras 3 composes the rule from ops where ResourceApplyAdam is one kernel",
-    "many_variables": "the same parameters as 100 variables: a cost per variable",
-}
-
 
 def matches(case: dict[str, Any], selector: Selector) -> bool:
     """Whether the case is the way the selector names (None matches anything)."""

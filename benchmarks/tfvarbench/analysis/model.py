@@ -11,7 +11,7 @@ from scipy.optimize import least_squares
 
 from ..runs.record import identity_of
 
-__all__ = ["Crossover", "Fit", "crossover", "fit_cost", "host_copy_limits", "model_axis", "model_key", "reference_limits"]
+__all__ = ["Crossover", "Fit", "crossover", "fit_cost", "fits_of", "host_copy_limits", "model_axis", "model_key", "reference_limits"]
 
 
 @dataclass(frozen=True)
@@ -137,3 +137,17 @@ def reference_limits(cases: Sequence[dict[str, Any]], op: str) -> dict[tuple[str
             key = (case["host"], int(case["bytes"]))
             limits[key] = max(limits.get(key, 0.0), case["bytes"] / case["median_s"] / 1e9)
     return limits
+
+
+def fits_of(cases: Sequence[dict[str, Any]]) -> dict[tuple, tuple[Fit, dict[str, Any]]]:
+    """A cost model per op, mode, dtype and device that was measured at three sizes or more."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for case in cases:
+        if case.get("mode") != "reference" and case.get("bytes"):
+            groups.setdefault(model_key(case), []).append(case)
+    fits = {}
+    for key, members in groups.items():
+        fit = fit_cost([c["bytes"] for c in members], [c["median_s"] for c in members])
+        if fit is not None:
+            fits[key] = (fit, members[0])
+    return fits

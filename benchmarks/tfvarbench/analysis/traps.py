@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .jobs import TRAPS, matches
-from .ties import noise, size_key, tied
+from .ties import Judge, size_key
 
 __all__ = ["TrapFigure", "label", "traps"]
 
@@ -23,8 +23,7 @@ class TrapFigure:
     fast: str
     devices: tuple[str, ...]
     size: str
-    ratio: float  # the idiom's median / the way's
-    tied: bool
+    ratio: float  # the idiom's time over the way's (paired where they were timed together): slower beyond the floor and the noise
     trace_count: int | None
     calls: int | None
     rows: int | None = None  # rows of a table touched per call, for a trap on a table
@@ -42,8 +41,10 @@ def _where(case: dict[str, Any]) -> tuple:
     return case["device_label"], case["dtype"], case["size"], case.get("rows"), case.get("threads")
 
 
-def traps(cases: Sequence[dict[str, Any]], devices: Sequence[str]) -> list[TrapFigure]:
-    """Every trap of TRAPS measured in these cases; a trap catalogued in several modes (or its two ways in two) names its mode."""
+def traps(cases: Sequence[dict[str, Any]], devices: Sequence[str], judge: Judge | None = None) -> list[TrapFigure]:
+    """Every trap of TRAPS measured in these cases where the idiom is slower than its fix beyond the floor and the noise
+    (analysis/ties.py); a trap catalogued in several modes (or its two ways in two) names its mode."""
+    judge = judge or Judge(cases)
     figures = []
     for key, slow_sel, fast_sel in TRAPS:
         show_mode = len({way[3] for k, slow, fast in TRAPS if k == key for way in (slow, fast)}) > 1  # eager against traced: say so
@@ -56,14 +57,15 @@ def traps(cases: Sequence[dict[str, Any]], devices: Sequence[str]) -> list[TrapF
             found.sort(key=lambda pair: devices.index(pair[0]["device_label"]))
             merged: list[list[tuple[dict[str, Any], dict[str, Any]]]] = []
             for slow, fast in found:
-                home = next((g for g in merged if all(tied(a["median_s"], noise(a), b["median_s"], noise(b))
-                                                      for a, b in ((g[0][0], slow), (g[0][1], fast)))), None)
+                home = next((g for g in merged if all(judge.tied(a, b) for a, b in ((g[0][0], slow), (g[0][1], fast)))), None)
                 (home.append((slow, fast)) if home is not None else merged.append([(slow, fast)]))
             for group in merged:
                 slow, fast = group[0]
+                cost = judge.difference(fast, slow)  # the idiom against its fix, paired
+                if cost.verdict != "slower":  # no slower than its fix beyond the floor and the noise: no trap here
+                    continue
                 figures.append(TrapFigure(
                     key, label(slow, show_mode), label(fast, show_mode), tuple(s["device_label"] for s, _ in group), size,
-                    slow["median_s"] / fast["median_s"], tied(fast["median_s"], noise(fast), slow["median_s"], noise(slow)),
-                    slow.get("trace_count"), slow.get("calls"), rows, threads,
+                    cost.ratio, slow.get("trace_count"), slow.get("calls"), rows, threads,
                 ))
     return figures

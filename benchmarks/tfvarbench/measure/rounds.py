@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import _thread
 import functools
+import hashlib
 import gc
 import statistics
 import time
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 from .timing import Budget, Plan, Timing, calibrate, pedantic_calls, sync_cost, synced_clock
 from .turns import swap
 
-__all__ = ["SETTLE_CALLS", "SETTLE_S", "Slot", "hand_over", "loop_cost", "measure", "on_shallow_stack", "run_passes", "run_rounds", "settle_calls"]
+__all__ = ["SETTLE_CALLS", "SETTLE_S", "Slot", "hand_over", "loop_cost", "measure", "on_shallow_stack", "pass_orders", "run_passes", "run_rounds", "settle_calls"]
 
 # After another case's round, the first calls of a case pay for the caches, TLB entries and branch
 # history the other case took over: measured here (docs/timing.md, "What a switch costs"), a scalar
@@ -101,18 +102,20 @@ class Slot:
     warmup_rounds: int = 0
     device: str | None = None
     settle: int = 0  # untimed calls before each timed round: the switch from another case's round is not timed (see settle_calls)
+    key: str = ""  # the case's identity: where it falls in a shuffled pass (the same on both sides of an `ab` pair)
+    then: Slot | None = None  # a slot whose round is always timed right after this one's (the guard's plain loop)
     data: list[float] = field(default_factory=list)
     result: Any = None
     calls: int = 0
     error: BaseException | None = None
 
 
-def _passes(slots: list[Slot], rounds: int, clock: Callable[[], float], fail_fast: bool, outcome: dict[str, Any]) -> None:
+def _passes(orders: list[list[Slot]], clock: Callable[[], float], fail_fast: bool, outcome: dict[str, Any]) -> None:
     # This is the thread's first frame ("start" only calls it): every body is called from here, at
     # depth 2, so the loop is written out here rather than in a helper (each frame above an eager
     # op adds to its cost). Pass -1 is the warm-up: each slot's warm-up rounds, untimed. Each timed
     # round starts with the slot's settle calls, untimed, after the turn is taken.
-    for index in range(-1, rounds):
+    for index, slots in enumerate(orders, -1):
         for slot in slots:
             repeats = slot.warmup_rounds if index < 0 else 1
             if slot.error is not None or not repeats:
@@ -140,15 +143,32 @@ def _passes(slots: list[Slot], rounds: int, clock: Callable[[], float], fail_fas
                     raise
 
 
-def run_passes(slots: list[Slot], rounds: int, clock: Callable[[], float] = synced_clock, fail_fast: bool = False) -> None:
+def pass_orders(slots: list[Slot], rounds: int, shuffle: bool) -> list[list[Slot]]:
+    """The order of the slots in the warm-up pass and in each timed pass, each slot followed by its `then`.
+
+    Shuffled, each pass orders the slots by a hash of (its key, the pass): which case a round
+    follows changes from pass to pass, so what one neighbour does to it (docs/timing.md, "What
+    moves a figure") is averaged over its rounds instead of being the same in every block; two
+    blocks with the same cases (an `ab` pair) shuffle them alike, and cases one side lacks do not
+    move the others.
+    """
+    orders = []
+    for index in range(-1, rounds):
+        chosen = sorted(slots, key=lambda slot: hashlib.blake2b(f"{slot.key}/{index}".encode(), digest_size=8).digest()) if shuffle and index >= 0 else list(slots)
+        orders.append([each for slot in chosen for each in (slot, slot.then) if each is not None])
+    return orders
+
+
+def run_passes(slots: list[Slot], rounds: int, clock: Callable[[], float] = synced_clock, fail_fast: bool = False, shuffle: bool = False) -> None:
     """Warm every slot up, then time `rounds` passes, each giving every slot one round, in a fresh thread.
 
     A slot's rounds are spread over all the passes: a burst of neighbour activity that lasts a
     second costs each case a round or two, which its median ignores, instead of every round of the
     few cases that happened to be timed during it. With `fail_fast`, the first body that raises
     stops the passes and its error is raised here (workers in lockstep cannot skip a case alone).
+    With `shuffle`, each pass has its own order (`pass_orders`).
     """
-    _in_fresh_thread(_passes, slots, rounds, clock, fail_fast)
+    _in_fresh_thread(_passes, pass_orders(slots, rounds, shuffle), clock, fail_fast)
 
 
 def run_rounds(body: Callable[[], Any], plan: Plan, device: str | None = None, clock: Callable[[], float] = synced_clock) -> tuple[list[float], Any]:

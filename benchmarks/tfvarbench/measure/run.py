@@ -7,6 +7,7 @@ tests). A case timed in worker processes (`worker_case`) is described by the sam
 """
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +26,9 @@ from .setup import Setup, Unsupported, VerificationError
 from .timing import Plan, budget_of, calibrate, later_plan, passes, sync_cost, synced_clock, timed_once
 from .turns import agree, calibrated
 
-__all__ = ["Outcome", "Spec", "deliver", "passes", "run_batch", "run_case", "worker_case"]
+__all__ = ["Outcome", "Spec", "passes", "run_batch", "run_case", "worker_case"]
+_BATCHES = itertools.count(1)  # the batches this process timed: cases of one batch were timed in the same passes
+
 
 class Spec(NamedTuple):
     """Which case to run, where, at what size and dtype, in which block of the run."""
@@ -136,9 +139,14 @@ def run_case(
     return record
 
 
+def _key(spec: Spec) -> str:
+    """The case's name in the files a run's blocks share, and its place in a shuffled pass."""
+    return f"{spec.case.family}/{spec.case.name}/{'/'.join(spec[1:4])}"
+
+
 def _prepare(spec: Spec, profile: Profile, clock: Callable[[], float]) -> _Placed:
     """Build the case, time its first call and calibrate it; work = (body, first call seconds, plan)."""
-    key = f"{spec.case.family}/{spec.case.name}/{'/'.join(spec[1:4])}"
+    key = _key(spec)
 
     def first_and_calibrate(setup: Setup, body: Callable[[], Any], phases: Phases) -> tuple[Callable[[], Any], float, Plan]:
         with phases.phase("first_call"):
@@ -157,14 +165,14 @@ def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float
               guard_log: list[dict[str, Any]] | None = None) -> list[Outcome]:
     """Time `specs` together: build and calibrate each in turn, time them all in passes, verify each.
 
-    `clock` is the synced clock unless every body waits for its own work (a parameter-server
-    coordinator's schedule-and-join does, and there a device sync would wait on every server).
-    A case that fails (no kernel, a body that raises, a wrong state) fails alone: its outcome holds
-    the error and the others go on. An interrupt stops the whole batch. `notify("ready", seconds
-    it took, seconds its rounds will take)` follows each case's calibration, `notify("timed",
-    seconds)` the passes (a block's progress line, stream.ReportWriter.progress). `guard_log` gets the figure check (guard.py).
+    `clock` is the synced clock unless every body waits for its own work (a parameter-server coordinator's
+    schedule-and-join does). A case that fails (no kernel, a body that raises, a wrong state) fails alone;
+    an interrupt stops the batch. `notify("ready", seconds it took, seconds its rounds will take)` follows
+    each calibration, `notify("timed", seconds)` the passes (stream.ReportWriter.progress). `guard_log`
+    gets the figure check (guard.py).
     """
     notify = notify or (lambda *_: None)
+    batch = next(_BATCHES)
     outcomes = [Outcome() for _ in specs]
     ready: list[tuple[int, _Placed, Callable[[], Any], float, Plan]] = []  # index, placed case, body, first call, plan
     for index, spec in enumerate(specs):
@@ -178,11 +186,12 @@ def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float
     rounds = passes(profile)
     # One warm-up round each: calibration ran every body already; this one brings it back into the caches after the others.
     # Each timed round then starts with untimed settle calls: what the switch from the case before it costs is not the case's.
-    slots = [Slot(body, plan.iterations, 1, placed.setup.device, settle_calls(plan.round_s / plan.iterations)) for _, placed, body, _, plan in ready]
+    slots = [Slot(body, plan.iterations, 1, placed.setup.device, settle_calls(plan.round_s / plan.iterations), key=_key(specs[index]))
+             for index, placed, body, _, plan in ready]
     checks = guards([placed.setup.device for _, placed, *_ in ready], profile.round_s, guard_log, specs[0].block) if guard_log is not None and ready else []
     passing = among(slots, checks)
     started = time.perf_counter()
-    run_passes(passing, rounds, clock)
+    run_passes(passing, rounds, clock, shuffle=True)
     elapsed, timed = time.perf_counter() - started, [sum(slot.data) * slot.iterations for slot in slots]
     everything = timed + [sum(slot.data) * slot.iterations for check in checks for slot in (check.case, check.plain)]
     spent = shares(elapsed * (sum(timed) / sum(everything) if sum(everything) > 0 else 1.0), timed)  # the guard's rounds are not the cases'
@@ -201,22 +210,12 @@ def run_batch(specs: Sequence[Spec], profile: Profile, clock: Callable[[], float
             calls = 1 + plan.calibration_calls + slot.calls
             outcome.record = _verified_record(
                 specs[index], placed, first_call_s, plan, calls, slot.result, statistics.median(slot.data), profile, interleaved_with=len(slots) - 1,
-                settle_calls=slot.settle,
+                settle_calls=slot.settle, batch=batch,
             )
         except Exception as error:  # noqa: BLE001
             outcome.error = error
         outcome.data, outcome.iterations = slot.data, plan.iterations
     return outcomes
-
-
-def deliver(benchmark: Any, outcome: Outcome) -> CaseRecord:
-    """Give a batch's outcome to the case's benchmark fixture: its rounds and record, or raise the error that failed it."""
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.record is not None and outcome.iterations is not None
-    hand_over(benchmark, outcome.data, outcome.iterations)
-    benchmark.extra_info.update(outcome.record)
-    return outcome.record
 
 
 def worker_case(benchmark: Any, case: Case, size: str, dtype: str, block: int, per_worker: Sequence[dict[str, Any]]) -> CaseRecord:

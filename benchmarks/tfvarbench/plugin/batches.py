@@ -8,14 +8,17 @@ is one batch.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
+from ..measure.rounds import hand_over
 from ..measure.run import Outcome, Spec, run_batch
-from ..runs import SIZES
+from ..runs import SIZES, CaseRecord
 from .state import GUARD_LOG, PROFILE, PROGRESS
 
-__all__ = ["BATCH_BYTES", "outcome_for"]
+__all__ = ["BATCH_BYTES", "deliver", "outcome_for"]
 
 # What the cases of one batch may hold at once, estimated as STATE_COPIES copies of each case's
 # tensor per replica (a variable, an operand, a result or gradient, a temporary): on a CPU it is
@@ -70,3 +73,13 @@ def outcome_for(request: pytest.FixtureRequest) -> Outcome:
         timed_batch = run_batch(specs, config.stash[PROFILE], notify=config.stash.get(PROGRESS, None), guard_log=config.stash.setdefault(GUARD_LOG, []))
         outcomes.update(zip([member.nodeid for member in batch], timed_batch))
     return outcomes.pop(item.nodeid)
+
+
+def deliver(benchmark: Any, outcome: Outcome) -> CaseRecord:
+    """Give a batch's outcome to the case's benchmark fixture: its rounds and record, or raise the error that failed it."""
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.record is not None and outcome.iterations is not None
+    hand_over(benchmark, outcome.data, outcome.iterations)
+    benchmark.extra_info.update(outcome.record)
+    return outcome.record

@@ -45,8 +45,8 @@ def measured_case(
     A correctness run (--benchmark-disable, each case once) and a profiled one (--benchmark-cprofile,
     through pytest-benchmark's own loop) run each case alone.
     """
-    from ..measure.run import deliver, run_case
-    from .batches import outcome_for
+    from ..measure.run import run_case
+    from .batches import deliver, outcome_for
 
     benchmark.group = f"{case.family}: {case.name} {size} {dtype}"
     try:

@@ -2,55 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.model import Crossover, Fit, crossover, host_copy_limits, reference_limits
+from ..analysis.crossovers import device_crossovers
+from ..analysis.model import Crossover, Fit, host_copy_limits, reference_limits
+from ..analysis.ties import Judge
 from ..runs import SIZES, case_key, variant_label
 from .document import Section
-from .jobs import JOBS, label_of, matches
-from .ties import noise, tied
 from .units import column_unit, format_bytes, format_in, format_ratio
 
-__all__ = ["DeviceCrossover", "RowCrossover", "bandwidth_table", "cost_model_table", "crossover_words", "device_crossovers", "fastest_table", "row_crossovers"]
-
-
-@dataclass(frozen=True)
-class DeviceCrossover:
-    """A fitted device crossover for one way (input, from `report.crossovers_of`).
-
-    `faster` is the device faster from `at_bytes` on, or throughout the measured range when
-    `at_bytes` is None; None means the two are within noise of each other throughout.
-    """
-
-    op: str
-    variant: str
-    mode: str
-    dtype: str
-    first: str
-    second: str
-    at_bytes: float | None
-    faster: str | None
-
-
-@dataclass(frozen=True)
-class RowCrossover:
-    """Where a job's way and the dense way it is held against (`Job.against`) trade places on one
-    device, in rows touched per call, from their cost lines (input, from `row_crossovers`).
-
-    `faster` is "way" or "against": the side faster from `at_rows` on, or throughout the rows
-    measured (`low_rows`..`high_rows`) when `at_rows` is None; None means within 5% throughout.
-    """
-
-    device: str
-    way: str
-    against: str
-    dtype: str
-    size: str
-    low_rows: int
-    high_rows: int
-    at_rows: float | None
-    faster: str | None
+__all__ = ["bandwidth_table", "cost_model_table", "crossover_words", "fastest_table"]
 
 
 def crossover_words(found: Crossover, first: str, second: str) -> str:
@@ -64,44 +25,6 @@ def crossover_words(found: Crossover, first: str, second: str) -> str:
     if found.kind == "crossing":
         return f"from {format_bytes(found.at_bytes or 0)} on, {name[found.faster or 'first']} is faster"
     return f"never in range {span}: {name[found.faster or 'first']} is faster throughout"
-
-
-def device_crossovers(fits: dict[tuple, tuple[Fit, dict[str, Any]]]) -> list[tuple[dict[str, Any], dict[str, Any], Crossover]]:
-    """For each op fitted on two devices or more: every pair of devices (a case of each) and where they cross."""
-    by_op: dict[tuple, list[tuple[Fit, dict[str, Any]]]] = {}
-    for key, (fit, case) in fits.items():
-        by_op.setdefault(key[:-1], []).append((fit, case))  # the key's last field is the device
-    pairs = []
-    for members in by_op.values():
-        for i, (first, first_case) in enumerate(members):
-            for second, second_case in members[i + 1 :]:
-                pairs.append((first_case, second_case, crossover(first, second)))
-    return pairs
-
-
-def row_crossovers(fits: dict[tuple, tuple[Fit, dict[str, Any]]]) -> list[RowCrossover]:
-    """For each job held against a dense way (`Job.against`): where each of its ways, fitted against rows
-    touched, and the dense way trade places on the same device, table size and dtype, in rows a call."""
-    found = []
-    for job in (job for job in JOBS if job.against):
-        fitted = [(fit, case) for fit, case in fits.values() if case.get("rows") and any(matches(case, way) for way in job.ways)]
-        for dense, dense_case in (pair for pair in fitted if matches(pair[1], job.against)):  # type: ignore[arg-type]
-            per_row = dense_case["bytes"] / dense_case["rows"]
-            for fit, case in fitted:
-                if matches(case, job.against) or (case["device_label"], case["dtype"], case["size"]) != (
-                    dense_case["device_label"], dense_case["dtype"], dense_case["size"]
-                ):
-                    continue
-                x = crossover(fit, dense)
-                if x.kind == "disjoint":
-                    continue
-                faster = None if x.kind == "tied" else ("against" if x.faster == "second" else "way")
-                found.append(RowCrossover(
-                    device=case["device_label"], way=f"{case['op']}: {case['variant']}", against=label_of(job.against),
-                    dtype=case["dtype"], size=case["size"], low_rows=round(x.low_bytes / per_row), high_rows=round(x.high_bytes / per_row),
-                    at_rows=x.at_bytes / per_row if x.at_bytes is not None else None, faster=faster,
-                ))
-    return found
 
 
 def _fit_columns(case: dict[str, Any]) -> tuple[str, ...]:
@@ -183,18 +106,18 @@ def bandwidth_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
 def fastest_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
     """For each op, mode, dtype and size, the fastest device and its margin over the next, or a tie.
 
-    Devices within the cases' own noise of the fastest are tied with it (`ties.tied`): a
-    1.01× "win" between two processes on the same cores is luck, not a faster device.
+    Devices not slower than the fastest beyond 5% and their paired noise are tied with it
+    (analysis/ties.py): a 1.01× "win" between two logical CPUs of the same cores is luck, not a faster device.
     """
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for case in cases:
         if case.get("mode") != "reference":
             groups.setdefault(case_key(case), []).append(case)
-    found = []
+    judge, found = Judge(cases), []
     for members in groups.values():
         ranked = sorted(members, key=lambda case: case["median_s"])
         best = ranked[0]
-        ties = [c for c in ranked[1:] if tied(best["median_s"], noise(best), c["median_s"], noise(c))]
+        ties = [c for c in ranked[1:] if judge.tied(best, c)]
         if len(ranked) == 1:
             fastest, margin = best["device_label"], "only device"
         elif ties:
@@ -209,6 +132,6 @@ def fastest_table(cases: Sequence[dict[str, Any]]) -> list[Section]:
         for best, fastest, margin in found
     )
     headers = ("family", "op", "variant", "mode", "dtype", "size", "fastest", "median", "margin")
-    text = ("The fastest device per case; devices whose medians are within max(5%, their combined noise) of each other "
-            "are a tie (noise: the spread of a case's block medians, or its relative IQR).")
+    text = ("The fastest device per case; a device is slower only when its time over the fastest's, paired pass by pass "
+            "(or block by block), lies more than 5% past 1 with 95% confidence; otherwise it is a tie.")
     return [Section("Fastest device", 1, text, headers, rows)]

@@ -7,17 +7,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..analysis.answer import Answer, Cell, DeviceGroup, JobTable, Overtake, Row, TrapFigure
+from ..analysis.crossovers import RowCrossover
 from ..analysis.guard import GuardCheck
-from .answer import Answer, Cell, DeviceGroup, JobTable, Overtake, Row, TrapFigure
 from .document import Section, markdown as document_markdown
 from .guard import guard_sentence
-from .findings import RowCrossover
-from .jobs import TRAP_NOTES
 from .units import format_bytes, format_ratio, format_seconds
 
 __all__ = ["TITLE", "chart_name", "charts", "markdown", "sections", "short"]
 
 TITLE = "What to use on this machine"
+
+# Why a trap costs, in a few words, shown beside its factors (a trap without a note is shown without one).
+TRAP_NOTES: dict[str, str] = {
+    "python_float_retrace": "a new Python float each call retraces the function",
+    "reduce_retracing": "reduce_retracing=True does not stop Python floats retracing",
+    "host_round_trip": "the value goes to the host and back",
+    "read_value": "the default reads the value back; pass read_value=False when it is not used",
+    "densify": "tf.convert_to_tensor(g) makes the IndexedSlices gradient a whole table of zeros but k rows",
+    "repeated_rows": "the same k updates naming about k/2 rows, each repeat summed",
+    "assign_sum": "v + x reads the value into a new tensor before assign writes it back",
+    "eager_optimizer": "an eager step dispatches every slot update from Python",
+    "keras3_over_legacy": "the Keras 3 optimizer against tf_keras's legacy one (keras-team/keras#18279)",
+    "keras3_over_fused": "Keras 3 composes the rule from ops where ResourceApplyAdam is one kernel",
+    "many_variables": "the same parameters as 100 variables: a cost per variable",
+}
 
 
 def _group(replicas: int | None, workers: int | None, ps: int | None = None, threads: int | None = None) -> str:
@@ -117,11 +131,6 @@ def _trap_where(trap: TrapFigure) -> str:
     return where + (f" at {trap.threads} thread{'s' if trap.threads != 1 else ''}" if trap.threads else "")
 
 
-def _verdict(trap: TrapFigure) -> str:
-    """A trap that cost nothing here says so: tied within noise, or the idiom was faster."""
-    return "tied, " if trap.tied else ("no cost, the idiom faster: " if trap.ratio < 1 else "")
-
-
 def _trap_lines(traps: Sequence[TrapFigure]) -> list[str]:
     """One line per trap: its factor at every size, per group of devices whose figures tie."""
     by_trap: dict[tuple[str, str, str], list[TrapFigure]] = {}
@@ -131,7 +140,7 @@ def _trap_lines(traps: Sequence[TrapFigure]) -> list[str]:
     for (key, slow, fast), figures in by_trap.items():
         by_devices: dict[tuple[str, ...], list[str]] = {}
         for trap in figures:
-            by_devices.setdefault(trap.devices, []).append(f"{_trap_where(trap)} {_verdict(trap)}{format_ratio(trap.ratio)}")
+            by_devices.setdefault(trap.devices, []).append(f"{_trap_where(trap)} {format_ratio(trap.ratio)}")
         notes = [TRAP_NOTES.get(key, "")] + [f"{t.trace_count} traces in {t.calls} calls" for t in figures[:1] if (t.trace_count or 0) > 1]
         said = "; ".join(f"{', '.join(devices)}: {', '.join(parts)}" for devices, parts in by_devices.items())
         lines.append(f"`{slow}` instead of `{fast}`" + (f" ({'; '.join(filter(None, notes))})" if any(notes) else "") + f": {said}")
@@ -149,11 +158,12 @@ def sections(result: Answer, checks: Sequence[GuardCheck] = ()) -> list[Section]
         out.append(Section("Traps", 2, "Idioms that cost more than the way they should be written, with their factors.",
                            bullets=tuple(_trap_lines(result.traps))))
     out.append(Section("How to read these tables", 2, (
-        f"Ways within max({floor}, their combined noise) of the fastest are a tie, not a loss: noise is the spread of a "
-        "case's block medians (each block a fresh process), or its relative IQR when the run had no blocks. Devices "
-        "whose every figure in a table ties are one column group, shown with the first device's figures. The common idiom "
-        "is what most code writes. A crossover is listed only where one way or device overtakes another inside the "
-        "measured sizes, neither side within noise." + (
+        f"A way is slower than the fastest only when its time over the fastest's lies more than {floor} past 1 with 95% "
+        "confidence, judged pair by pair: round by round where a block timed both in the same passes, else block by block "
+        "(each block a fresh process); anything less is a tie, not a loss. Devices none of whose figures in a table differ "
+        "that way are one column group, shown with the first device's figures. The common idiom is what most code writes. "
+        "A trap is listed only where the idiom is slower than its fix by that rule, and a crossover only where one way or "
+        "device is slower than another at one measured size and faster at another, by that rule." + (
             " A job on a table has a column per count of rows touched a call, and lists from the cost model where its "
             "dense way and each sparse way trade places, in rows." if any(t.table for t in result.tables) else "") + guard_sentence(checks))))
     return out
@@ -210,7 +220,7 @@ def short(result: Answer, max_lines: int = 8) -> list[str]:
     One line each, devices merged; a job line that a trap already says (the same two ways) is left out.
     When there are more than `max_lines`, the last line says how many more the report has.
     """
-    traps = [t for t in result.traps if not t.tied and t.ratio > 1]
+    traps = list(result.traps)
     lines, pairs = [], set()
     for key in dict.fromkeys((t.key, t.slow, t.fast) for t in traps):
         mine = [t for t in traps if (t.key, t.slow, t.fast) == key]

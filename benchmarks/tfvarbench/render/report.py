@@ -11,18 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..analysis.answer import Answer, answer
+from ..analysis.crossovers import crossovers_of, row_crossovers
 from ..analysis.guard import GuardCheck, check_runs
-from ..analysis.model import Fit, fit_cost, model_axis, model_key
-from ..runs import MARKER, Run, RunError, identity_of, pool, write_folder
+from ..analysis.model import Fit, fits_of
+from ..runs import MARKER, Run, RunError, devices_of, identity_of, labelled_cases, pool, write_folder
 from .document import Section, markdown
 from . import glance, spent
-from .findings import DeviceCrossover, bandwidth_table, cost_model_table, device_crossovers, fastest_table, row_crossovers
+from .findings import bandwidth_table, cost_model_table, fastest_table
 from .plots import caption
-from .answer import Answer, answer
-from .ties import noise, tied
-from .tables import comparison_table, device_table, devices_of, labelled_cases, results_csv
+from .tables import comparison_table, device_table, results_csv
 
-__all__ = ["MARKER", "PICKS", "Report", "build_report", "crossovers_of", "fits_of", "merge", "write_report"]
+__all__ = ["MARKER", "PICKS", "Report", "build_report", "merge", "write_report"]
 
 PICKS = ("newest", "pooled")
 
@@ -54,41 +54,6 @@ class Report:
     images: dict[str, bytes]
     answer: Answer
     checks: list[GuardCheck]  # each device's figures against a plain loop in the same passes (analysis/guard.py)
-
-
-def fits_of(cases: Sequence[dict[str, Any]]) -> dict[tuple, tuple[Fit, dict[str, Any]]]:
-    """A cost model per op, mode, dtype and device that was measured at three sizes or more."""
-    groups: dict[tuple, list[dict[str, Any]]] = {}
-    for case in cases:
-        if case.get("mode") != "reference" and case.get("bytes"):
-            groups.setdefault(model_key(case), []).append(case)
-    fits = {}
-    for key, members in groups.items():
-        fit = fit_cost([c["bytes"] for c in members], [c["median_s"] for c in members])
-        if fit is not None:
-            fits[key] = (fit, members[0])
-    return fits
-
-
-def crossovers_of(fits: dict[tuple, tuple[Fit, dict[str, Any]]], cases: Sequence[dict[str, Any]]) -> list[DeviceCrossover]:
-    """The cost model's device crossovers as the summary reads them.
-
-    Pairs with no common sizes say nothing. A pair whose cases are tied within their own noise at
-    every common size is a tie, whatever the fitted lines say: the fit of two noisy lines can
-    "cross" where the measurements cannot tell them apart. A way two families measure is said once.
-    """
-    at = {(model_key(case), case[model_axis(case)]): case for case in cases}
-    out: dict[tuple, DeviceCrossover] = {}
-    for a, b, found in device_crossovers(fits):
-        if found.kind == "disjoint":
-            continue
-        pairs = [(one, at.get((model_key(b), size))) for (key, size), one in at.items() if key == model_key(a)]
-        noisy = all(tied(x["median_s"], noise(x), y["median_s"], noise(y)) for x, y in pairs if y is not None)
-        faster = None if found.kind == "tied" or noisy else (a if found.faster == "first" else b)["device_label"]
-        record = DeviceCrossover(a["op"], a.get("variant", ""), a.get("mode", ""), a["dtype"], a["device_label"], b["device_label"],
-                           found.at_bytes if found.kind == "crossing" and faster else None, faster)
-        out.setdefault((record.op, record.variant, record.mode, record.dtype, record.first, record.second), record)
-    return list(out.values())
 
 
 def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | None = None, plots: bool = True) -> Report:

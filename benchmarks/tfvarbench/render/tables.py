@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from ..runs import IDENTITY, SIZES, Run, case_key, variant_label
+from ..runs import IDENTITY, SIZES, case_key, devices_of, labelled_cases, variant_label
 from .document import Section
 from .units import column_unit, format_in, format_ratio, format_seconds
 
@@ -34,29 +34,6 @@ def _cell(case: dict[str, Any], unit: str) -> str:
     rel = case.get("rel_iqr")
     spread = f" ±{100 * rel:.1f}%" if rel is not None else ""
     return f"{format_in(case.get('median_s'), unit)}{spread}"
-
-
-def labelled_cases(runs: Sequence[Run]) -> list[dict[str, Any]]:
-    """All cases of all runs, each with a device_label: the device, or host/device when hosts differ."""
-    hosts = {run.host for run in runs}
-    labelled = []
-    for run in runs:
-        for case in run.cases:
-            device = case["device"]
-            label = device if len(hosts) == 1 else f"{run.host}/{device}"
-            description = run.describe(device)
-            if len(hosts) > 1 and description and case.get("device_kind") != "CPU":
-                label = f"{label} ({description})"
-            labelled.append({**case, "device_label": label, "host": run.host, "run_id": run.run_id, "run_datetime": run.datetime})
-    return labelled
-
-
-def devices_of(cases: Iterable[dict[str, Any]]) -> list[str]:
-    """Device labels in first-seen order, CPUs first."""
-    seen: dict[str, str] = {}
-    for case in cases:
-        seen.setdefault(case["device_label"], case.get("device_kind", ""))
-    return sorted(seen, key=lambda label: (seen[label] != "CPU", list(seen).index(label)))
 
 
 def _row_label(case: dict[str, Any]) -> tuple[str, str, str]:

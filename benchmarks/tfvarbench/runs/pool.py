@@ -15,7 +15,7 @@ from typing import Any
 
 from .record import SavedCase, identity_of
 
-__all__ = ["merge_blocks", "pool", "pooled_stats"]
+__all__ = ["block_ids", "block_medians", "block_rounds", "merge_blocks", "pool", "pooled_stats"]
 
 
 def pooled_stats(data: Sequence[float], bytes_moved: int | None = None) -> dict[str, Any]:
@@ -36,6 +36,16 @@ def block_medians(case: SavedCase) -> list[float]:
     return list(case.get("block_medians_s") or [case["median_s"]])
 
 
+def block_rounds(case: SavedCase) -> list[list[float]]:
+    """The rounds of each of a case's blocks: those it pooled already, or its own."""
+    return [list(rounds) for rounds in case.get("block_rounds") or [case.get("data") or []]]
+
+
+def block_ids(case: SavedCase) -> list[list[int | None]]:
+    """[block, batch] of each of a case's blocks (batch: which batch of that block's process timed it; None when not saved)."""
+    return [list(ids) for ids in case.get("block_ids") or [[case.get("block") or 1, case.get("batch")]]]
+
+
 def pool(cases: Sequence[SavedCase]) -> SavedCase:
     """One case from repeats of it; the first repeat gives what describes one built case (calls, trace_count)."""
     pooled: dict[str, Any] = dict(cases[0])
@@ -45,6 +55,9 @@ def pool(cases: Sequence[SavedCase]) -> SavedCase:
     firsts = [case["first_call_s"] for case in cases if case.get("first_call_s") is not None]
     medians = [median for case in cases for median in block_medians(case)]
     pooled.update(blocks=len(medians), block_medians_s=medians, first_call_s=statistics.median(firsts) if firsts else None)
+    # Each block's own rounds and which block and batch of its process timed them: cases timed in the same
+    # passes are compared round by round (analysis/ties.py).
+    pooled.update(block_rounds=[rounds for case in cases for rounds in block_rounds(case)], block_ids=[i for case in cases for i in block_ids(case)])
     # The headline is the median of the blocks' medians: each process weighs the same, however
     # many rounds its calibration gave it (pooled rounds would let a block with more rounds win).
     pooled["median_s"] = statistics.median(medians)

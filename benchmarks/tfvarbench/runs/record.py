@@ -91,6 +91,7 @@ class CaseRecord(CaseIdentity):
     worker_core: NotRequired[Count | None]  # the core a worker of a pinned block kept to (None: every core)
     interleaved_with: NotRequired[Count]  # the other cases whose rounds took turns with this one's in its block
     settle_calls: NotRequired[Count]  # untimed calls before each of its timed rounds (the switch from the case before it)
+    batch: NotRequired[Count]  # which batch of its block's process timed it: the cases of a batch were timed in the same passes
     table: NotRequired[str]  # a table case's rows x width ("16384x64")
     index_dtype: NotRequired[str]  # the dtype of its row indices on its device
     # Wall seconds of each phase of this case's measurement (build, first_call, calibrate, timing,
@@ -114,6 +115,8 @@ class SavedCase(CaseRecord, total=False):
     data: list[float]
     blocks: int
     block_medians_s: list[float]
+    block_rounds: list[list[float]]  # each block's rounds, in pass order
+    block_ids: list[list[int | None]]  # [block, batch] of each
     pooled_runs: int
     device_label: str
     host: str
