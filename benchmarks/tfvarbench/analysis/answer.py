@@ -9,60 +9,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..runs import devices_of
 from ..runs.pool import block_medians
-from .crossovers import DeviceCrossover, RowCrossover
+from .crossovers import DeviceCrossover, Overtake, RowCrossover, device_overtakes, way_overtakes
+from .rows import Cell, DeviceGroup, Row
 from .jobs import JOBS, Job, label_of, matches
-from .model import Fit, crossover, model_key
+from .model import Fit, model_key
 from .ties import TIE_FLOOR, Judge, size_key
 from .traps import TrapFigure, label as _label, traps as _traps
 
-__all__ = ["Answer", "Cell", "DeviceGroup", "JobTable", "Overtake", "Row", "TrapFigure", "answer"]
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One way at one size on one device: its median, the spread of its blocks, its factor to the column's fastest."""
-    case: str
-    median_s: float
-    low_s: float  # the lowest block median (the median itself without blocks)
-    high_s: float
-    factor: float  # its time over the column's fastest, paired where they were timed together (1.0 for the fastest)
-    fastest: bool
-    tied: bool  # not slower than the fastest beyond the floor and the noise (ties.py; the fastest too)
-    source: dict[str, Any] = field(compare=False, repr=False, default_factory=dict)  # the case, for paired comparisons
-
-
-@dataclass(frozen=True)
-class Row:
-    """One way: its label, whether it is the job's common idiom, and a cell per size measured."""
-    label: str
-    identity: tuple[str, str, str]  # op, variant, mode
-    common: bool
-    cells: dict[str, Cell]
-
-
-@dataclass(frozen=True)
-class DeviceGroup:
-    """Devices whose every figure in a table is tied with the first one's; the rows are the first device's."""
-    devices: tuple[str, ...]
-    rows: tuple[Row, ...]
-    baseline: Row | None
-
-
-@dataclass(frozen=True)
-class Overtake:
-    """One way or device overtakes another inside the measured sizes: slower at `before`, faster at `after`."""
-    faster: str
-    slower: str
-    where: str  # the devices (for ways) or the way (for devices)
-    before: str
-    after: str
-    at_bytes: float | None  # where the cost model puts the crossing, when it has fits for both
-    at_rows: float | None = None  # the same in rows touched a call, for ways on a table
+__all__ = ["Answer", "Cell", "DeviceGroup", "Gap", "JobTable", "Overtake", "Row", "TrapFigure", "answer"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +38,17 @@ class JobTable:
     dense: tuple[RowCrossover, ...] = ()  # its ways against its dense way (`Job.against`), device named as its group
     ps: int | None = None  # parameter-server tasks of the cases' cluster
     threads: int | None = None  # TensorFlow's thread pools, when the run set them (--threads)
+    gaps: tuple[Gap, ...] = ()  # where a device group differs from the first: what parts them
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One way at one size on which a device group's first device differs from the table's first device, beyond noise."""
+    way: str
+    size: str
+    device: str
+    against: str
+    ratio: float  # its median over the first device's
 
 
 @dataclass(frozen=True)
@@ -110,7 +80,7 @@ def _cells(members: list[dict[str, Any]], judge: Judge) -> dict[int, Cell]:
         blocks = [median for median in block_medians(case) if median]  # type: ignore[arg-type]
         cells[id(case)] = Cell(
             case=case.get("case", ""), median_s=case["median_s"], low_s=min(blocks), high_s=max(blocks),
-            factor=found.ratio if found else 1.0, fastest=case is best, tied=found is None or found.verdict == "tied", source=case,
+            factor=case["median_s"] / best["median_s"], fastest=case is best, tied=found is None or found.verdict == "tied", source=case,
         )
     return cells
 
@@ -157,28 +127,17 @@ def _baseline(job: Job, cases: Sequence[dict[str, Any]], device: str, key: tuple
     return Row(_label(found[0], False), _identity(found[0]), False, cells)
 
 
-def _way_overtakes(group: DeviceGroup, sizes: Sequence[str], keys: dict[tuple, tuple], fits: dict[tuple, Fit], judge: Judge) -> list[Overtake]:
-    """Pairs of ways that trade places between two neighbouring sizes: a faster than b at one beyond noise, slower at the next."""
+def _gaps(groups: Sequence[DeviceGroup], judge: Judge) -> tuple[Gap, ...]:
+    """What parts each later device group from the first: its ways and sizes that differ beyond noise."""
     found = []
-    for a in group.rows:
-        for b in group.rows:
-            for before, after in zip(sizes, sizes[1:]):
-                if not all(size in row.cells for row in (a, b) for size in (before, after)):
-                    continue
-                x0, y0, x1, y1 = a.cells[before], b.cells[before], a.cells[after], b.cells[after]
-                if judge.difference(x0.source, y0.source).verdict == "slower" and judge.difference(x1.source, y1.source).verdict == "faster":
-                    fa, fb = fits.get(keys.get((group.devices[0], a.identity), ())), fits.get(keys.get((group.devices[0], b.identity), ()))
-                    cross = crossover(fa, fb) if fa and fb else None
-                    at = cross.at_bytes if cross is not None and cross.kind == "crossing" else None
-                    found.append(Overtake(b.label, a.label, ", ".join(group.devices), before, after, at))
-    return found
-
-
-def _device_overtakes(table_rows: Sequence[Row], dtype: str, crossovers: Sequence[DeviceCrossover]) -> list[Overtake]:
-    """The cost model's device crossovers for this table's ways: only those inside the measured range."""
-    labels = {row.identity: row.label for row in table_rows}
-    return [Overtake(x.faster, x.second if x.faster == x.first else x.first, labels[(x.op, x.variant, x.mode)], "", "", x.at_bytes)
-            for x in crossovers if x.at_bytes is not None and x.faster and x.dtype == dtype and (x.op, x.variant, x.mode) in labels]
+    for group in groups[1:]:
+        for row in groups[0].rows:
+            other = next((mine for mine in group.rows if mine.identity == row.identity), None)
+            for size, cell in row.cells.items():
+                theirs = other.cells.get(size) if other else None
+                if theirs is not None and not judge.tied(cell.source, theirs.source):
+                    found.append(Gap(row.label, size, group.devices[0], groups[0].devices[0], theirs.median_s / cell.median_s))
+    return tuple(found)
 
 
 def _table_key(case: dict[str, Any]) -> tuple:
@@ -219,13 +178,13 @@ def _tables(job: Job, cases: Sequence[dict[str, Any]], devices: Sequence[str], f
                 merged[home] = DeviceGroup((*merged[home].devices, device), merged[home].rows, merged[home].baseline)
         dense = _dense(job, merged, key, row_crossovers)
         mine_keys = {k[:2]: v for k, v in keys.items() if k[2] == key[3::2]}
-        overtakes = [o for group in merged for o in _way_overtakes(group, sizes, mine_keys, fits, judge)  # a dense pair is said in `dense`
+        overtakes = [o for group in merged for o in way_overtakes(group, sizes, mine_keys, fits, judge)  # a dense pair is said in `dense`
                      if not (dense and job.against and any(w.startswith(label_of(job.against)) for w in (o.faster, o.slower)))]
-        overtakes += _device_overtakes(merged[0].rows, key[0], crossovers)
+        overtakes += device_overtakes(merged[0].rows, key[0], crossovers)
         if key[3]:  # on a table the cost is fitted in the bytes of the rows touched (one width, one dtype): said in rows
             per_row = members[0]["bytes"] / members[0]["rows"]
             overtakes = [replace(o, at_bytes=None, at_rows=o.at_bytes / per_row if o.at_bytes is not None else None) for o in overtakes]
-        out.append(JobTable(job, key[0], key[1], key[2], sizes, tuple(merged), tuple(overtakes), key[3], dense, key[4], key[5]))
+        out.append(JobTable(job, key[0], key[1], key[2], sizes, tuple(merged), tuple(overtakes), key[3], dense, key[4], key[5], _gaps(merged, judge)))
     return out
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from .jobs import JOBS, label_of, matches
 from .model import Crossover, Fit, crossover, model_axis, model_key
+from .rows import DeviceGroup, Row
 from .ties import Judge
 
-__all__ = ["DeviceCrossover", "RowCrossover", "crossovers_of", "device_crossovers", "row_crossovers"]
+__all__ = ["DeviceCrossover", "Overtake", "RowCrossover", "crossovers_of", "device_crossovers", "device_overtakes", "row_crossovers", "way_overtakes"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +116,39 @@ def crossovers_of(fits: dict[tuple, tuple[Fit, dict[str, Any]]], cases: Sequence
         record = DeviceCrossover(a["op"], a.get("variant", ""), a.get("mode", ""), a["dtype"], a["device_label"], b["device_label"], at_bytes, faster)
         out.setdefault((record.op, record.variant, record.mode, record.dtype, record.first, record.second), record)
     return list(out.values())
+
+
+@dataclass(frozen=True)
+class Overtake:
+    """One way or device overtakes another inside the measured sizes: slower at `before`, faster at `after`."""
+    faster: str
+    slower: str
+    where: str  # the devices (for ways) or the way (for devices)
+    before: str
+    after: str
+    at_bytes: float | None  # where the cost model puts the crossing, when it has fits for both
+    at_rows: float | None = None  # the same in rows touched a call, for ways on a table
+
+
+def way_overtakes(group: DeviceGroup, sizes: Sequence[str], keys: dict[tuple, tuple], fits: dict[tuple, Fit], judge: Judge) -> list[Overtake]:
+    """Pairs of ways that trade places between two neighbouring sizes: a faster than b at one beyond noise, slower at the next."""
+    found = []
+    for a in group.rows:
+        for b in group.rows:
+            for before, after in zip(sizes, sizes[1:]):
+                if not all(size in row.cells for row in (a, b) for size in (before, after)):
+                    continue
+                x0, y0, x1, y1 = a.cells[before], b.cells[before], a.cells[after], b.cells[after]
+                if judge.difference(x0.source, y0.source).verdict == "slower" and judge.difference(x1.source, y1.source).verdict == "faster":
+                    fa, fb = fits.get(keys.get((group.devices[0], a.identity), ())), fits.get(keys.get((group.devices[0], b.identity), ()))
+                    cross = crossover(fa, fb) if fa and fb else None
+                    at = cross.at_bytes if cross is not None and cross.kind == "crossing" else None
+                    found.append(Overtake(b.label, a.label, ", ".join(group.devices), before, after, at))
+    return found
+
+
+def device_overtakes(table_rows: Sequence[Row], dtype: str, crossovers: Sequence[DeviceCrossover]) -> list[Overtake]:
+    """The cost model's device crossovers for this table's ways: only those inside the measured range."""
+    labels = {row.identity: row.label for row in table_rows}
+    return [Overtake(x.faster, x.second if x.faster == x.first else x.first, labels[(x.op, x.variant, x.mode)], "", "", x.at_bytes)
+            for x in crossovers if x.at_bytes is not None and x.faster and x.dtype == dtype and (x.op, x.variant, x.mode) in labels]

@@ -23,7 +23,7 @@ class TrapFigure:
     fast: str
     devices: tuple[str, ...]
     size: str
-    ratio: float  # the idiom's time over the way's (paired where they were timed together): slower beyond the floor and the noise
+    ratio: float  # the idiom's median over the way's; listed only where the paired evidence says slower beyond the floor and the noise
     trace_count: int | None
     calls: int | None
     rows: int | None = None  # rows of a table touched per call, for a trap on a table
@@ -66,6 +66,6 @@ def traps(cases: Sequence[dict[str, Any]], devices: Sequence[str], judge: Judge 
                     continue
                 figures.append(TrapFigure(
                     key, label(slow, show_mode), label(fast, show_mode), tuple(s["device_label"] for s, _ in group), size,
-                    cost.ratio, slow.get("trace_count"), slow.get("calls"), rows, threads,
+                    slow["median_s"] / fast["median_s"], slow.get("trace_count"), slow.get("calls"), rows, threads,
                 ))
     return figures

@@ -87,8 +87,10 @@ def _table(table: JobTable, many_dtypes: bool) -> Section:
         rows.append((f"{baseline.label} (baseline)", *(format_seconds(c.median_s) if c else "–" for c in cells)))
         marks.append(("baseline", *("" for _ in columns)))
     text = _devices_line(groups) + (f" The baseline is {table.job.baseline_note}." if baseline is not None else "")
+    gaps = [f"`{gap.way}` at {gap.size}: {gap.device} {format_ratio(gap.ratio)} {gap.against}'s time" for gap in table.gaps]
     return Section(_title(table, many_dtypes), 2, text, headers, tuple(rows),
-                   bullets=(*(_dense_words(x) for x in table.dense), *(_overtake_words(o) for o in table.overtakes)), marks=tuple(marks), chart=chart_name(table))
+                   bullets=(*gaps, *(_dense_words(x) for x in table.dense), *(_overtake_words(o) for o in table.overtakes)), marks=tuple(marks),
+                   chart=chart_name(table))
 
 
 def _row_in(group: DeviceGroup, row: Row) -> Row | None:
@@ -100,7 +102,7 @@ def _devices_line(groups: Sequence[DeviceGroup]) -> str:
         devices = groups[0].devices
         return f"{', '.join(devices)}: tied (figures of {devices[0]})." if len(devices) > 1 else f"On {devices[0]}."
     said = [f"{', '.join(g.devices)}: tied (columns {g.devices[0]})" for g in groups if len(g.devices) > 1]
-    return "The devices differ; " + ("; ".join(said) + "." if said else "a column group per device.")
+    return "The devices differ (where, beyond noise: under the table); " + ("; ".join(said) + "." if said else "a column group per device.")
 
 
 def _dense_words(x: RowCrossover) -> str:
