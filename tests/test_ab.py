@@ -194,31 +194,33 @@ def _ab(tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: 
     )
 
 
-def _current_with(plugin: str, **env: str) -> list[str]:
-    """--current-env options that load one of tests/plugins into the current side's blocks, as a user would."""
+def _current_with(plugin: str, side: str = "current", **env: str) -> list[str]:
+    """--current-env (or --baseline-env) options that load one of tests/plugins into that side's blocks, as a user would."""
     settings = {"PYTHONPATH": str(PLUGINS), "PYTEST_PLUGINS": plugin, **env}
-    return [arg for name, value in settings.items() for arg in ("--current-env", f"{name}={value}")]
+    return [arg for name, value in settings.items() for arg in (f"--{side}-env", f"{name}={value}")]
 
 
 @pytest.mark.slow
 def test_ab_times_two_sides_in_one_job_and_saves_what_compare_and_report_read(tmp_path: Path) -> None:
     out = tmp_path / "ab"
-    # The current side slowed by the plugin a user would load through that side's environment.
-    done = _ab(tmp_path, "--pairs", "2", *_current_with("slowdown", TFVARBENCH_SLOW_OP="assign_add:0.05"), "--out", str(out),
+    # Both sides wrapped by the plugin a user would load through each side's environment; only the current side spins (50%).
+    done = _ab(tmp_path, "--pairs", "4", *_current_with("slowdown", "baseline", TFVARBENCH_SLOW_OP="assign_add:0"),
+               *_current_with("slowdown", TFVARBENCH_SLOW_OP="assign_add:0.5"), "--out", str(out),
                "--", "-k", "assign_add_no_read and scalar", "--logical-cpus", "2")
-    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "ab leaves out the multiworker family" in done.stdout
-    assert "pair 1 of 2: baseline then current taking turns on core" in done.stdout and "pair 2 of 2: current then baseline" in done.stdout
+    assert "pair 1 of 4: baseline then current taking turns on core" in done.stdout and "pair 2 of 4: current then baseline" in done.stdout
     for side in ("baseline", "current"):
-        assert sorted(path.name for path in (out / side).iterdir()) == ["block-01.json", "block-02.json"]
+        assert sorted(path.name for path in (out / side).iterdir()) == [f"block-0{n}.json" for n in range(1, 5)]
     comparison = json.loads((out / "comparison.json").read_text())
     assert comparison["paired"] and len(comparison["rows"]) == 2
+    assert all(row["verdict"] == "slower" and 1.3 < row["ratio"] < 1.7 for row in comparison["rows"]), comparison["rows"]
     assert {row["name"].split("/")[-1] for row in comparison["rows"]} == {"CPU:0", "CPU:1"}
     slowed = json.loads((out / "current" / "block-01.json").read_text())
     assert all(bench["extra_info"]["verified"] for bench in slowed["benchmarks"])
     # What the job saved is what the other commands read: compare pairs the blocks itself, report pools them.
     again = subprocess.run([sys.executable, "-m", "tfvarbench", "compare", str(out / "baseline"), str(out / "current"),
-                            "--threshold", "0.05", "--json", str(tmp_path / "again.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                            "--threshold", "0.02", "--json", str(tmp_path / "again.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == done.returncode, again.stderr
     assert json.loads((tmp_path / "again.json").read_text())["rows"] == comparison["rows"]
     report = subprocess.run([sys.executable, "-m", "tfvarbench", "report", str(out / "current"), "--out", str(tmp_path / "report")],
@@ -248,6 +250,7 @@ def test_a_side_whose_block_fails_stops_the_job_in_one_line_and_keeps_the_other_
         (["--current-python", "/nonexistent/python"], "--current-python /nonexistent/python: not an executable file"),
         (["--baseline-dir", "/"], "--baseline-dir /: holds no benchmarks/ folder"),
         (["--threshold", "0"], "--threshold 0.0: must be a fraction"),
+        (["--rounds", "1"], "--rounds 1: must be at least 2"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], problem: str) -> None:

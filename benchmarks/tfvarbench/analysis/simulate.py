@@ -3,10 +3,12 @@
 The machine, as measured (docs/timing.md, "What moves a figure"; docs/regression.md): it runs at two
 speeds, the slow one about 1.6 times the fast, each lasting seconds; a pass over a job's cases takes
 about a second, so the speed changes between passes, and now and then between the two sides' rounds
-of a pair (timed milliseconds apart); rounds are heavy-tailed (Student's t, 3 degrees of freedom);
-each fresh process has its own offset per case (memory layout: pairs of blocks spread about 2%);
-the block that goes first in a pair is about 1% slower; and now and then a whole pair is disturbed
-(every case's change scatters several times as widely). A job's cases come in three sizes, the
+of a pair (timed milliseconds apart); rounds are heavy-tailed (Student's t, 3 degrees of freedom;
+a round's log ratio to the other side's scatters about 6% here, so a pair's median of ten rounds
+about 2.4%); each fresh process has its own small offset per case (memory layout); the block that
+goes first in a pair is about 1% slower; and now and then a whole pair is disturbed (every case's
+change scatters several times as widely). An A/A job of `-k assign` here (24 pairs) had a median
+pair spread of 2.5%, which these settings give. A job's cases come in three sizes, the
 largest twice as noisy. `rates` runs many such jobs through `analysis.pairs` and
 `analysis.regress.judge_cases`, exactly as `compare_runs` does for blocks that took turns, and counts
 false alarms and the changes found. `python -m tfvarbench.analysis.simulate` prints the table in
@@ -38,8 +40,8 @@ class Machine:
     slow: float = math.log(1.6)  # the slow speed over the fast
     switch_per_pass: float = 0.3  # the chance the speed changes between two passes
     switch_between_sides: float = 0.01  # the chance it changes between the two sides' rounds of one pass
-    round_noise: float = 0.03  # the scale of a round's own noise (t with 3 degrees of freedom)
-    process: float = 0.014  # a fresh process's own offset per case
+    round_noise: float = 0.025  # the scale of a round's own noise (t with 3 degrees of freedom)
+    process: float = 0.005  # a fresh process's own offset per case
     lead: float = 0.01  # going first in a pair costs this
     disturbed: float = 0.1  # the chance a pair is disturbed as a whole
     disturbance: float = 0.06  # how widely a disturbed pair's changes scatter
