@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from .settings import CHILD_THREADS, THREADS
-from .state import BLOCKS, CHILD_BLOCK, PRESENT, PROFILE, SELECTED, block_of, threads_of
+from .state import BLOCKS, CHILD_BLOCK, NOT_RUN, PRESENT, PROFILE, SELECTED, block_of, threads_of
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -22,8 +22,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     elsewhere = None
     if family.profiles and not profile.among(family.profiles) and not _named(metafunc.config, family.name, metafunc.module.__file__):
         elsewhere = f"the {family.name} family runs in --profile {' or '.join(family.profiles)}, or when selected by name (-k {family.name})"
+    # What this profile or this machine does not run is deselected, said once per reason at the end (`not_run`), not a skip a case.
     placements = [
-        pytest.param(device, id=device, marks=[pytest.mark.skip(reason=reason or elsewhere)] if reason or elsewhere else [])
+        pytest.param(device, id=device, marks=[pytest.mark.tfvarbench_not_run(reason or elsewhere)] if reason or elsewhere else [])
         for device, reason in family.devices(metafunc.config.stash[SELECTED], metafunc.config.stash[PRESENT], metafunc.config.getoption("workers"))
     ]
     metafunc.parametrize("device", placements)
@@ -49,9 +50,30 @@ def _named(config: pytest.Config, family: str, module: str) -> bool:
     return family in (config.option.keyword or "") or any(Path(arg.split("::")[0]).name == module_name for arg in config.args)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "tfvarbench_not_run(reason): a case this profile or machine does not run (deselected, said once per reason)")
+
+
+def not_run(config: pytest.Config) -> list[str]:
+    """One line per reason cases were deselected for: how many, and the option or hardware that would run them."""
+    return [f"{count} case{'s' if count != 1 else ''} not run: {reason}" for reason, count in config.stash.get(NOT_RUN, {}).items()]
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m: what is not run is counted among what was asked for
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Every benchmark reads a clock that first waits for device work, and runs with gc off.
     from ..measure.timing import synced_clock
+
+    reasons = config.stash.setdefault(NOT_RUN, {})
+    dropped = []
+    for item in items:
+        mark = item.get_closest_marker("tfvarbench_not_run")
+        if mark is not None:
+            reasons[mark.args[0]] = reasons.get(mark.args[0], 0) + 1
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.get_closest_marker("tfvarbench_not_run") is None]
 
     for item in items:
         if "case" in getattr(item, "fixturenames", ()):

@@ -8,7 +8,7 @@ import pytest
 
 from ..measure.cases import Profile
 
-__all__ = ["BLOCKS", "CHILD_BLOCK", "GUARD_LOG", "PRESENT", "PROFILE", "REPORT", "RESULTS", "SAVE_TAG", "SELECTED", "WORKERS_S", "PROGRESS", "block_of", "benchmark_session", "runs_benchmarks", "threads_of"]
+__all__ = ["BLOCKS", "CHILD_BLOCK", "GUARD_LOG", "NOT_RUN", "PRESENT", "PROFILE", "REPORT", "RESULTS", "SAVE_TAG", "SELECTED", "WORKERS_S", "PROGRESS", "block_of", "benchmark_session", "runs_benchmarks", "threads_of"]
 
 SELECTED = pytest.StashKey[list]()  # the devices this run times on
 PRESENT = pytest.StashKey[list]()  # every device the runtime creates, named before it starts (measure.hardware)
@@ -19,6 +19,7 @@ REPORT = pytest.StashKey[list]()  # lines for the terminal summary
 BLOCKS = pytest.StashKey[int]()
 CHILD_BLOCK = pytest.StashKey[int]()  # set in a block's own process
 WORKERS_S = pytest.StashKey[float]()  # wall seconds this process waited for its multi-worker group
+NOT_RUN = pytest.StashKey[dict]()  # reason -> how many cases were deselected for it (plugin/params.py)
 GUARD_LOG = pytest.StashKey[list]()  # the reference op's series from each batch timed in this process (measure/guard.py)
 PROGRESS = pytest.StashKey[object]()  # in a block's process: what passes a batch's progress to the parent
 

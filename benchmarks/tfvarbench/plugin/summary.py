@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from .params import not_run
 from .state import GUARD_LOG, PRESENT, REPORT, RESULTS, SAVE_TAG, SELECTED, benchmark_session
 
 # The end of a run is read on a terminal: every tfvarbench line, its separator included, fits in this many.
@@ -43,7 +44,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     out = config.stash[RESULTS] / "reports" / run.run_id
     report = write_report([run], out)  # the same code as `tfvarbench report`, from the saved file
-    room = SUMMARY_LINES - 1 - len(gpu_note(config))  # the separator and the GPU note come first
+    room = SUMMARY_LINES - 1 - len(gpu_note(config)) - len(not_run(config))  # the separator, the GPU note and what was not run come first
     config.stash[REPORT] = closing_lines(report, saved[-1], out, room)
 
 
@@ -75,7 +76,7 @@ def gpu_note(config: pytest.Config) -> list[str]:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if config.stash.get(PRESENT, None) is None:
         return
-    lines = gpu_note(config) + list(config.stash.get(REPORT, []))
+    lines = gpu_note(config) + not_run(config) + list(config.stash.get(REPORT, []))
     if lines:
         terminalreporter.write_sep("-", HEADING if config.stash.get(REPORT, None) else "tfvarbench")
         for line in lines:
