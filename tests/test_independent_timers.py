@@ -8,7 +8,8 @@ timed rounds, and the timer times one sample of about a round's calls in it. Eve
 in pass k then has the timer's samples of that case from pass k, milliseconds away; a case's
 ratio is the median over passes of round / sample. The plain loop times the four cases in turn
 against one block; pyperf (Runner.bench_time_func, each loop in a fresh thread, --in-process) one
-case against a block of its own. Every ratio must be within TOLERANCE of 1.
+case against a block of its own. Every ratio must be within TOLERANCE of 1, or be within it
+when measured again.
 """
 from __future__ import annotations
 
@@ -77,34 +78,52 @@ def _ratio(rounds: list[float], per_pass: dict[int, float]) -> float:
     return math.exp(statistics.median(math.log(rounds[k] / per_pass[k]) for k in per_pass))
 
 
+def _plain(strict_env: Callable[..., dict[str, str]], folder: Path) -> dict[str, tuple[float, list[float]]]:
+    """Each case's ratio to the plain loop's samples of the same passes, and the block's rounds of it."""
+    folder.mkdir()
+    rounds, slots = _take_turns(strict_env, ["plain_loop.py", str(folder / "plain.json"), str(CALLS)], {}, folder / "suite.json")
+    found = json.loads((folder / "plain.json").read_text())
+    return {case: (_ratio(rounds[case], _per_pass([(turn, value) for turn, name, value in found["samples"] if name == case], slots)), rounds[case])
+            for case in CASES}
+
+
+def _pyperf(strict_env: Callable[..., dict[str, str]], folder: Path, case: str) -> tuple[float, list[float]]:
+    """One case's ratio to pyperf's samples of the same passes (a block of its own), and the block's rounds of it."""
+    import pyperf
+
+    folder.mkdir()
+    out, turns = folder / "pyperf.json", folder / "pyperf.turns"
+    rounds, slots = _take_turns(
+        strict_env, ["pyperf_loop.py", "--in-process", "-o", str(out), "-l", str(CALLS), "-w", "1", "-n", str(8 * PASSES), "--quiet"],
+        {"PARTNER_CASE": case, "PARTNER_OUT": str(turns)}, folder / "suite.json",
+    )
+    (bench,) = pyperf.BenchmarkSuite.load(str(out)).get_benchmarks()
+    values = [(turn + 1, value) for turn, value in enumerate(bench.get_values())]  # turn 0 was pyperf's warm-up
+    assert int(turns.read_text()) >= slots * PASSES, "pyperf had fewer turns than the block's passes"
+    return _ratio(rounds[case], _per_pass(values, slots)), rounds[case]
+
+
 def test_the_suite_reads_what_a_plain_loop_and_pyperf_read_taking_turns_with_it(plugins_env, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pyperf = pytest.importorskip("pyperf", reason="pip install -e '.[test]' installs pyperf")
-    rows = {case: {} for case in CASES}
-    suite_s: dict[str, list[float]] = {case: [] for case in CASES}
-
-    plain = tmp_path / "plain.json"
-    rounds, slots = _take_turns(plugins_env, ["plain_loop.py", str(plain), str(CALLS)], {}, tmp_path / "suite-plain.json")
-    found = json.loads(plain.read_text())
+    pytest.importorskip("pyperf", reason="pip install -e '.[test]' installs pyperf")
+    # A disagreement must hold when measured again: once in CI (1 case of 8) a pass met the machine
+    # changing speed between round and sample often enough to read 1.11; a planted 15% reads 1.11-1.30 every time.
+    plain = _plain(plugins_env, tmp_path / "plain-1")
+    if any(abs(ratio - 1) > TOLERANCE for ratio, _ in plain.values()):
+        plain = {case: (*again, plain[case][0]) for case, again in _plain(plugins_env, tmp_path / "plain-2").items()}
+    rows = {case: {"plain": plain[case]} for case in CASES}
     for case in CASES:
-        mine = [(turn, value) for turn, name, value in found["samples"] if name == case]
-        rows[case]["plain"] = _ratio(rounds[case], _per_pass(mine, slots))
-        suite_s[case] += rounds[case]
+        found = _pyperf(plugins_env, tmp_path / f"pyperf-{case}-1", case)
+        if abs(found[0] - 1) > TOLERANCE:
+            found = (*_pyperf(plugins_env, tmp_path / f"pyperf-{case}-2", case), found[0])
+        rows[case]["pyperf"] = found
 
-    for case in CASES:
-        out, turns = tmp_path / f"pyperf-{case}.json", tmp_path / f"pyperf-{case}.turns"
-        rounds, slots = _take_turns(
-            plugins_env, ["pyperf_loop.py", "--in-process", "-o", str(out), "-l", str(CALLS), "-w", "1", "-n", str(8 * PASSES), "--quiet"],
-            {"PARTNER_CASE": case, "PARTNER_OUT": str(turns)}, tmp_path / f"suite-pyperf-{case}.json",
-        )
-        (bench,) = pyperf.BenchmarkSuite.load(str(out)).get_benchmarks()
-        values = [(turn + 1, value) for turn, value in enumerate(bench.get_values())]  # turn 0 was pyperf's warm-up
-        assert int(turns.read_text()) >= slots * PASSES, "pyperf had fewer turns than the block's passes"
-        rows[case]["pyperf"] = _ratio(rounds[case], _per_pass(values, slots))
-        suite_s[case] += rounds[case]
+    def shown(found: tuple) -> str:
+        return f"{found[0]:.3f}" + (f" (first {found[2]:.3f})" if len(found) > 2 else "")
 
     lines = ["| case | suite (median round) | suite / plain loop | suite / pyperf |", "| --- | --- | --- | --- |"]
-    lines += [f"| {case} | {statistics.median(suite_s[case]) * 1e6:.1f} µs | {rows[case]['plain']:.3f} | {rows[case]['pyperf']:.3f} |" for case in CASES]
+    lines += [f"| {case} | {statistics.median(rows[case]['plain'][1] + rows[case]['pyperf'][1]) * 1e6:.1f} µs "
+              f"| {shown(rows[case]['plain'])} | {shown(rows[case]['pyperf'])} |" for case in CASES]
     with capsys.disabled():
         print("\nround / the timer's samples of the same pass, median over passes:\n" + "\n".join(lines))
-    apart = [f"{case} against {timer}: {ratio:.3f}" for case in CASES for timer, ratio in rows[case].items() if abs(ratio - 1) > TOLERANCE]
-    assert not apart, "the suite and an independent timer disagree by more than 10%: " + ", ".join(apart) + "\n" + "\n".join(lines)
+    apart = [f"{case} against {timer}: {found[0]:.3f}" for case in CASES for timer, found in rows[case].items() if abs(found[0] - 1) > TOLERANCE]
+    assert not apart, "the suite and an independent timer disagree by more than 10%, twice: " + ", ".join(apart) + "\n" + "\n".join(lines)

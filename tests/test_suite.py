@@ -86,12 +86,12 @@ def test_a_timed_run_saves_json_that_pytest_benchmark_reads_and_writes_tables(ru
         assert info["sync_fraction"] < 0.01
         assert info["gbps"] == pytest.approx(info["bytes"] / bench["stats"]["median"] / 1e9)
     # the first block calibrates each case, the second times it with the same iterations and calibrates nothing:
-    # one call first, then a warm-up round and the timed rounds
+    # one call first, then a warm-up round and the timed rounds, each of these after its untimed settle calls
     by_block = {(b["extra_info"]["block"], b["extra_info"]["size"], b["extra_info"]["device"]): b for b in run["benchmarks"]}
     for (block, size, device), bench in by_block.items():
         stats, info = bench["stats"], bench["extra_info"]
         assert stats["iterations"] == by_block[(1, size, device)]["stats"]["iterations"]
-        uncalibrated = 1 + (stats["rounds"] + 1) * stats["iterations"]
+        uncalibrated = 1 + (stats["rounds"] + 1) * stats["iterations"] + stats["rounds"] * info["settle_calls"]
         assert info["calls"] == uncalibrated if block == 2 else info["calls"] > uncalibrated
     assert [d["name"] for d in run["machine_info"]["tfvarbench"]["devices"]] == ["CPU:0", "CPU:1"]
     report = tmp_path / "reports" / saved[0].stem
