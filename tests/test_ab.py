@@ -205,7 +205,7 @@ def test_ab_times_two_sides_in_one_job_and_saves_what_compare_and_report_read(tm
     out = tmp_path / "ab"
     # Both sides wrapped by the plugin a user would load through each side's environment; only the current side spins (50%).
     done = _ab(tmp_path, "--pairs", "4", *_current_with("slowdown", "baseline", TFVARBENCH_SLOW_OP="assign_add:0"),
-               *_current_with("slowdown", TFVARBENCH_SLOW_OP="assign_add:0.5"), "--out", str(out),
+               *_current_with("slowdown", TFVARBENCH_SLOW_OP="assign_add:0.5"), "--rounds", "12", "--out", str(out),
                "--", "-k", "assign_add_no_read and scalar", "--logical-cpus", "2")
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "ab leaves out the multiworker family" in done.stdout
@@ -218,6 +218,7 @@ def test_ab_times_two_sides_in_one_job_and_saves_what_compare_and_report_read(tm
     assert {row["name"].split("/")[-1] for row in comparison["rows"]} == {"CPU:0", "CPU:1"}
     slowed = json.loads((out / "current" / "block-01.json").read_text())
     assert all(bench["extra_info"]["verified"] for bench in slowed["benchmarks"])
+    assert {bench["stats"]["rounds"] for bench in slowed["benchmarks"]} == {12}  # --rounds: each block's timed passes
     # What the job saved is what the other commands read: compare pairs the blocks itself, report pools them.
     again = subprocess.run([sys.executable, "-m", "tfvarbench", "compare", str(out / "baseline"), str(out / "current"),
                             "--threshold", "0.02", "--json", str(tmp_path / "again.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -49,10 +49,6 @@ WITHOUT = ("multiworker", "benchmarks/bench_multiworker.py")
 JOB_ALPHA = 0.02
 # Taking turns, a job here sees about 2% on a steady case (docs/regression.md); the anchors gate at 2% (Perfherder) to 10%.
 THRESHOLD = 0.02
-# Timed passes a block makes (its profile's ten, or more): a 5 ms round here jitters about 3% around its
-# neighbours whatever is paired with it, and a block's timing is only a quarter of its time (start-up,
-# building and calibrating the rest), so more passes a block buy more than more pairs (docs/regression.md).
-ROUNDS = 30
 
 
 def add_parser(subparsers: Any) -> None:
@@ -78,8 +74,10 @@ def add_parser(subparsers: Any) -> None:
                         " alternate: A B B A ... one block at a time; duet: a pair's blocks at once, each on a core of its own")
     parser.add_argument("--with-multiworker", action="store_true",
                         help="time the multi-worker family too (left out unless the pytest arguments name it: see WITHOUT)")
-    parser.add_argument("--rounds", type=int, default=ROUNDS, metavar="N",
-                        help=f"timed passes each block makes, every case a round each (default {ROUNDS}; the profile's own when it asks for more)")
+    # The profile's own by default: 30 passes a block here gave a pair spread of 1.8% against 2.2-2.6% with
+    # ten, but half the pairs in the same time, so no smaller a detectable change (docs/regression.md).
+    parser.add_argument("--rounds", type=int, metavar="N",
+                        help="timed passes each block makes, every case a round each (default: the profile's, 10 in quick)")
     parser.add_argument("--order", choices=("abba", "random"), default="abba", help="who goes first in each pair: A B B A ... (default) or a coin toss")
     parser.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
     parser.add_argument("--threshold", type=float, default=THRESHOLD,
@@ -141,9 +139,9 @@ def _check(args: argparse.Namespace) -> Path:
         raise BadInput("--design duet: needs two cores this process may use, one a side")
     # Blocks are saved into --out as they finish, so it must be new or empty (nothing of the user's is in the way).
     check_outputs(folders={"--out": args.out})
-    if args.rounds < 2:
+    if args.rounds is not None and args.rounds < 2:
         raise BadInput(f"--rounds {args.rounds}: must be at least 2")
-    if not any(arg.split("=", 1)[0] == "--benchmark-min-rounds" for arg in args.pytest_args):  # the user's own floor wins
+    if args.rounds is not None and not any(arg.split("=", 1)[0] == "--benchmark-min-rounds" for arg in args.pytest_args):  # the user's own floor wins
         args.pytest_args = [*args.pytest_args, "--benchmark-min-rounds", str(args.rounds)]
     if not args.with_multiworker and not any(WITHOUT[0] in arg for arg in args.pytest_args):
         args.pytest_args = [*args.pytest_args, "--ignore", WITHOUT[1]]
