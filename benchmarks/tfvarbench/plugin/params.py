@@ -18,13 +18,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(f"{metafunc.module.__name__} asks for 'case' but defines no module-level `family`")
     grid = [pytest.param(case, size, dtype, id=f"{case.name}-{size}-{dtype}") for case, size, dtype in family.grid(metafunc.config.stash[PROFILE])]
     metafunc.parametrize(("case", "size", "dtype"), grid)
-    profile = metafunc.config.stash[PROFILE]
-    elsewhere = None
-    if family.profiles and not profile.among(family.profiles) and not _named(metafunc.config, family.name, metafunc.module.__file__):
-        elsewhere = f"the {family.name} family runs in --profile {' or '.join(family.profiles)}, or when selected by name (-k {family.name})"
-    # What this profile or this machine does not run is deselected, said once per reason at the end (`not_run`), not a skip a case.
+    # What this machine does not run is deselected, said once per reason at the end (`not_run`), not a skip a case.
     placements = [
-        pytest.param(device, id=device, marks=[pytest.mark.tfvarbench_not_run(reason or elsewhere)] if reason or elsewhere else [])
+        pytest.param(device, id=device, marks=[pytest.mark.tfvarbench_not_run(reason)] if reason else [])
         for device, reason in family.devices(metafunc.config.stash[SELECTED], metafunc.config.stash[PRESENT], metafunc.config.getoption("workers"))
     ]
     metafunc.parametrize("device", placements)
@@ -44,6 +40,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("threads", counts, ids=[f"threads{n}" for n in counts])
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> list[pytest.Item] | None:
+    """A family this profile does not run makes no tests at all, unless named: said once at the end (`not_run`), not collected as cases."""
+    module = getattr(collector, "module", None)
+    family = getattr(module, "family", None)
+    if family is None or not family.profiles or not callable(obj) or not collector.funcnamefilter(name):
+        return None
+    config = collector.config
+    if config.stash[PROFILE].among(family.profiles) or _named(config, family.name, module.__file__):
+        return None
+    reason = f"the {family.name} family runs in --profile {' or '.join(family.profiles)}, or when selected by name (-k {family.name})"
+    config.stash.setdefault(NOT_RUN, {}).setdefault(reason, None)
+    return []
+
+
 def _named(config: pytest.Config, family: str, module: str) -> bool:
     """Whether the command line asks for this family by name: in -k, or its module as an argument."""
     module_name = Path(module).name
@@ -55,8 +66,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def not_run(config: pytest.Config) -> list[str]:
-    """One line per reason cases were deselected for: how many, and the option or hardware that would run them."""
-    return [f"{count} case{'s' if count != 1 else ''} not run: {reason}" for reason, count in config.stash.get(NOT_RUN, {}).items()]
+    """One line per reason cases were not run for: how many (when collected, then deselected), and the option or hardware that would run them."""
+    return [f"not run: {reason}" if count is None else f"{count} case{'s' if count != 1 else ''} not run: {reason}"
+            for reason, count in config.stash.get(NOT_RUN, {}).items()]
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m: what is not run is counted among what was asked for

@@ -19,7 +19,7 @@ REPORT = pytest.StashKey[list]()  # lines for the terminal summary
 BLOCKS = pytest.StashKey[int]()
 CHILD_BLOCK = pytest.StashKey[int]()  # set in a block's own process
 WORKERS_S = pytest.StashKey[float]()  # wall seconds this process waited for its multi-worker group
-NOT_RUN = pytest.StashKey[dict]()  # reason -> how many cases were deselected for it (plugin/params.py)
+NOT_RUN = pytest.StashKey[dict]()  # reason -> how many cases were deselected for it, None for a family not collected (plugin/params.py)
 GUARD_LOG = pytest.StashKey[list]()  # the reference op's series from each batch timed in this process (measure/guard.py)
 PROGRESS = pytest.StashKey[object]()  # in a block's process: what passes a batch's progress to the parent
 
