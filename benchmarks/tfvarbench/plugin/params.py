@@ -77,12 +77,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from ..measure.timing import synced_clock
 
     reasons = config.stash.setdefault(NOT_RUN, {})
-    dropped = []
+    dropped, cases = [], {}
     for item in items:
         mark = item.get_closest_marker("tfvarbench_not_run")
         if mark is not None:
-            reasons[mark.args[0]] = reasons.get(mark.args[0], 0) + 1
+            # a case, not its blocks: the same case in each block is one case not run
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            cases.setdefault(mark.args[0], set()).add((item.path, item.originalname, tuple(str(v) for k, v in params.items() if k != "block")))
             dropped.append(item)
+    for reason, found in cases.items():
+        reasons[reason] = reasons.get(reason, 0) + len(found)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item.get_closest_marker("tfvarbench_not_run") is None]
