@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import math
 import time
@@ -168,3 +169,12 @@ def test_batches_keep_test_order_fit_the_memory_limit_and_leave_out_what_is_not_
     ]
     assert len(batches(items, limit=1)) == 4  # a case larger than the limit still gets a batch of its own
     assert len(batches(items)) == 1
+
+
+def test_every_call_of_every_round_runs_with_gc_off_and_gc_is_back_on_after() -> None:
+    # what a record's gc="off" says: the passes turn the collector off for every call, settle calls too
+    seen: list[bool] = []
+    assert gc.isenabled()
+    run_passes([Slot(lambda: seen.append(gc.isenabled()), iterations=3, warmup_rounds=1, settle=2)], rounds=4, clock=time.perf_counter)
+    assert len(seen) == 3 + 4 * (2 + 3) and not any(seen)
+    assert gc.isenabled()

@@ -129,3 +129,21 @@ def test_shuffled_passes_change_each_slots_neighbours_alike_on_both_sides_and_ke
     for a, b in zip(pass_orders(mine, 10, shuffle=True)[1:], pass_orders(other, 10, shuffle=True)[1:]):
         assert [s.key for s in a if s.key != "plain"] == [s.key for s in b if s.key != "new"]
     assert pass_orders(mine, 3, shuffle=False)[1:] == [[*mine[:4], plain, *mine[4:]]] * 3
+
+
+def test_the_clock_waits_for_device_work_only_where_a_device_queues_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tensorflow as tf
+
+    from tfvarbench.measure import timing
+
+    waits: list[int] = []
+    monkeypatch.setattr(tf.test.experimental, "sync_devices", lambda: waits.append(1))
+    monkeypatch.setattr(timing, "queues_work", lambda: False)
+    timing.synced_clock()
+    assert waits == []  # CPUs only: an op has finished when it returns, nothing to wait for
+    monkeypatch.setattr(timing, "queues_work", lambda: True)
+    timing.synced_clock()
+    assert waits == [1]
+    monkeypatch.undo()
+    # this machine's own answer is what its devices say (a GPU queues work; CPUs do not)
+    assert timing.queues_work() == any(device.device_type != "CPU" for device in tf.config.list_logical_devices())
