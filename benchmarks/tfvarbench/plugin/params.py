@@ -62,7 +62,7 @@ def _named(config: pytest.Config, family: str, module: str) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "tfvarbench_not_run(reason): a case this profile or machine does not run (deselected, said once per reason)")
+    config.addinivalue_line("markers", "tfvarbench_not_run(reason): a case this machine does not run (deselected, said once per reason)")
 
 
 def not_run(config: pytest.Config) -> list[str]:
