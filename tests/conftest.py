@@ -1,6 +1,7 @@
 """Fixtures for the harness's own tests."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +43,21 @@ def saved_run() -> Path:
 def example_run() -> Path:
     """The README's run: every family, quick profile, two logical CPUs, three blocks (results/examples)."""
     return DATA.parent.parent / "results" / "examples" / "quick-2cpu.json"
+
+
+def resaved(run: Path, target: Path, minutes: int = 1) -> Path:
+    """`run` saved again at `target` as if made `minutes` later: the same figures, another run (a copy of a file is the same run)."""
+    from datetime import datetime, timedelta
+
+    data = json.loads(run.read_text(encoding="utf-8"))
+    data["datetime"] = (datetime.fromisoformat(data["datetime"]) + timedelta(minutes=minutes)).isoformat()
+    target.write_text(json.dumps(data), encoding="utf-8")
+    return target
+
+
+@pytest.fixture
+def resave():
+    return resaved
 
 
 def _deal_blocks(run: dict[str, Any], blocks: int) -> dict[str, Any]:

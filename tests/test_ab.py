@@ -15,7 +15,8 @@ import pytest
 from tfvarbench.analysis.pairs import disturbed, pair_runs, round_paired
 from tfvarbench.analysis.regress import compare_runs, judge_cases
 from tfvarbench.cli import _build
-from tfvarbench.cli.ab import JOB_ALPHA, _check, case_alpha
+from tfvarbench.analysis.verdict import JOB_ALPHA, case_alpha
+from tfvarbench.cli.ab import _design
 from tfvarbench.cli.blockpairs import order, side_core
 from tfvarbench.runs import Run
 
@@ -181,8 +182,7 @@ def test_a_case_whose_blocks_timed_different_rounds_is_judged_by_its_medians() -
 def test_a_job_leaves_out_the_multiworker_family_unless_asked(tmp_path: Path, pytest_args: list[str], ignored: bool, capsys: pytest.CaptureFixture[str]) -> None:
     for extra in ([], ["--with-multiworker"]):
         args = _build().parse_args(["ab", "--out", str(tmp_path / f"ab{len(extra)}"), *extra, "--", *pytest_args])
-        _check(args)
-        left_out = args.pytest_args[-2:] == ["--ignore", "benchmarks/bench_multiworker.py"]
+        left_out = list(_design(args).pytest_args[-2:]) == ["--ignore", "benchmarks/bench_multiworker.py"]
         assert left_out == (ignored and not extra), (pytest_args, extra)
         assert ("ab leaves out the multiworker family" in capsys.readouterr().out) == left_out
 
@@ -266,3 +266,23 @@ def test_an_out_folder_that_holds_something_is_refused_and_kept(tmp_path: Path) 
     done = _ab(tmp_path, "--out", str(tmp_path / "ab"))
     assert done.returncode == 2 and "already holds files" in done.stderr
     assert [path.name for path in (tmp_path / "ab").iterdir()] == ["notes.txt"]
+
+
+def test_a_pair_whose_second_block_cannot_start_leaves_no_pipe_open_and_the_first_block_is_stopped(tmp_path: Path) -> None:
+    from tfvarbench.cli.blockpairs import Design, Side, _wave
+    from tfvarbench.cli.usage import BadInput
+
+    class Waiting(Side):  # a block that takes its time, as a real one importing TensorFlow does
+        def command(self, pytest_args: tuple[str, ...], out: Path) -> list[str]:
+            return [self.python, "-c", "import time; time.sleep(600)"]
+
+    (tmp_path / "logs").mkdir()
+    pair = [(Waiting("baseline", sys.executable, tmp_path), 1, None), (Waiting("current", "/no/such/python", tmp_path), 1, None)]
+    design = Design(pairs=2, budget=400, how="turns", order="abba", seed=0, pytest_args=())
+    before, running = set(os.listdir("/proc/self/fd")), []
+    with pytest.raises(BadInput, match=r"^current block 1 could not start \(/no/such/python\): No such file or directory$"):
+        _wave(pair, design, tmp_path, running, turns=True)
+    assert set(os.listdir("/proc/self/fd")) == before  # the pair's two pipes closed here, though only one block took its ends
+    assert len(running) == 1 and running[0].poll() is None  # ab's own finally stops it, as here
+    running[0].stop(grace=5)
+    assert running[0].poll() is not None

@@ -14,7 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tfvarbench.measure.cluster import ClusterFailed, ClusterGroup, exit_words
+from tfvarbench.measure.cluster import ClusterGroup
+from tfvarbench.processes import ChildFailed, exit_words
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMSERVER = ROOT / "benchmarks" / "bench_paramserver.py"
@@ -89,14 +90,12 @@ def test_killing_a_parameter_server_mid_case_fails_the_cluster_naming_it_and_lea
     while "timing" not in (log.read_text(errors="replace") if log.exists() else "") and time.monotonic() < deadline:
         time.sleep(0.2)  # past start-up, into the cases
     time.sleep(0.5)
-    os.killpg(group.processes[group.tasks.index(("ps", 0))].pid, signal.SIGKILL)
-    started = time.monotonic()
-    with pytest.raises(ClusterFailed) as failure:
+    os.killpg(group.group.children[group.tasks.index(("ps", 0))].pid, signal.SIGKILL)
+    with pytest.raises(ChildFailed) as failure:  # at once: at the timeout it would say "still running after 300 s"
         group.wait()
-    assert time.monotonic() - started < 30
     assert str(failure.value).startswith("ps 0 of the 2ps/1w cluster was killed by SIGKILL while the coordinator was at: timing")
     assert "serving ps 0 at 127.0.0.1:" in str(failure.value)  # the tail of that server's own log
-    assert all(process.poll() is not None for process in group.processes)
+    assert all(child.poll() is not None for child in group.group.children)
     assert cluster_processes() == []
     assert not group.result_path.exists()
 

@@ -158,7 +158,7 @@ def test_bad_input_is_one_line_and_exit_2(make_run, tmp_path: Path, capsys) -> N
         ([str(tmp_path / "not-a-run.json"), str(make_run())], "not a saved pytest-benchmark run"),
         ([str(make_run()), str(make_run(edit=other_cases)), "--allow-machine-change"], "no common cases"),
         ([str(make_run()), str(make_run()), "--alpha", "2"], "--alpha 2.0: must be between 0 and 0.5"),
-        ([str(make_run()), str(make_run())], "one block a side has no spread to judge by"),
+        ([str(make_run()), str(make_run(change=lambda info, t: 1.01 * t))], "one block a side has no spread to judge by"),
     ]
     for args, message in cases:
         assert main(["compare", *args]) == 2
@@ -200,7 +200,9 @@ def test_history_writes_csv_trends_and_steps(make_run, tmp_path: Path, capsys) -
 
 def test_interleave_alternates_sides_and_saves_each_run(saved_run: Path, tmp_path: Path) -> None:
     assert _order(3) == ["baseline", "current", "current", "baseline", "baseline", "current"]
-    copy_cmd = f"{sys.executable} -c \"import shutil,sys; shutil.copy(sys.argv[1], sys.argv[2] + '/run.json')\" {saved_run} {{results}}"
+    # Each command saves the run anew, at its own moment, as a benchmark command would.
+    save = "import datetime,json,sys; r=json.load(open(sys.argv[1])); r['datetime']=datetime.datetime.now().isoformat(); json.dump(r, open(sys.argv[2] + '/run.json', 'w'))"
+    copy_cmd = f"{sys.executable} -c \"{save}\" {saved_run} {{results}}"
     assert main(["interleave", "--baseline", copy_cmd, "--current", copy_cmd, "--repeats", "2", "--out", str(tmp_path / "il")]) == 0
     assert len(list((tmp_path / "il" / "baseline").rglob("*.json"))) == 2
     assert main(["compare", str(tmp_path / "il" / "baseline"), str(tmp_path / "il" / "current")]) == 0
@@ -284,3 +286,23 @@ def test_with_blocks_one_slow_process_is_not_a_regression_but_a_slowdown_in_ever
     rows = json.loads(out.read_text())["rows"]
     flagged = {row["name"] for row in rows if row["verdict"] == "slower"}
     assert flagged == {row["name"] for row in rows if row["name"].startswith("gradient/")}
+
+
+def test_a_run_on_both_sides_is_refused_in_one_line_and_a_run_given_twice_counts_once(saved_run: Path, tmp_path: Path, resave, capsys) -> None:
+    (tmp_path / "runs").mkdir()
+    copy = tmp_path / "runs" / "copy.json"
+    copy.write_bytes(saved_run.read_bytes())
+    for baseline, current in [(saved_run, saved_run), (tmp_path / "runs", saved_run), (tmp_path / "runs", tmp_path / "runs")]:  # a copy is the same run
+        assert main(["compare", str(baseline), str(current)]) == 2
+        assert capsys.readouterr().err == (f"tfvarbench compare: {baseline} and {current} are the same runs: a run compared with itself"
+                                           " shows no change; compare two different runs\n")
+    resave(saved_run, tmp_path / "runs" / "later.json", minutes=5)  # the same figures saved again: another run
+    assert main(["compare", str(tmp_path / "runs"), str(saved_run)]) == 2
+    assert f"both hold the run {saved_run}: a run compared with itself" in capsys.readouterr().err
+    main(["compare", str(tmp_path / "runs" / "later.json"), str(saved_run)])
+    assert "same run" not in capsys.readouterr().err
+    assert main(["report", str(saved_run), str(copy), str(saved_run), "--out", str(tmp_path / "report"), "--no-plots"]) == 0
+    out, err = capsys.readouterr()
+    assert "report of 1 run(s)" in out
+    assert err.splitlines() == [f"tfvarbench report: warning: {copy}: the same run as {saved_run}; counted once",
+                                f"tfvarbench report: warning: {saved_run}: given twice; counted once"]

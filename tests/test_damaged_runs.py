@@ -159,7 +159,7 @@ def _files(folder: Path) -> set[Path]:
 
 @pytest.mark.parametrize("command", ["report", "compare", "history"])
 @pytest.mark.parametrize("damage", DAMAGES, ids=[damage.name for damage in DAMAGES])
-def test_a_damaged_run_is_one_line_and_status_2(damage: Damage, command: str, saved_run: Path, tmp_path: Path) -> None:
+def test_a_damaged_run_is_one_line_and_status_2(damage: Damage, command: str, saved_run: Path, tmp_path: Path, resave) -> None:
     runs = tmp_path / "runs"
     runs.mkdir()
     damaged = _damaged_copy(saved_run, damage, runs / "damaged.json")
@@ -167,7 +167,7 @@ def test_a_damaged_run_is_one_line_and_status_2(damage: Damage, command: str, sa
     clean.write_bytes(saved_run.read_bytes())
     if command == "history":  # the damaged run among good ones, as in a results folder
         for index in (1, 2):
-            (runs / f"clean-{index}.json").write_bytes(saved_run.read_bytes())
+            resave(saved_run, runs / f"clean-{index}.json", minutes=index)
     before = _files(tmp_path)
 
     outcome = tfvarbench(*_command(command, damaged, clean, tmp_path))
@@ -188,7 +188,7 @@ def test_a_damaged_run_is_one_line_and_status_2(damage: Damage, command: str, sa
     assert _files(tmp_path) == before, "a damaged run must leave nothing written"
 
 
-def test_the_committed_runs_load_with_every_command(tmp_path: Path) -> None:
+def test_the_committed_runs_load_with_every_command(tmp_path: Path, resave) -> None:
     history = tmp_path / "runs"
     history.mkdir()
     unblocked = tmp_path / "unblocked"  # runs saved before blocks are one block each: two make a side
@@ -197,12 +197,13 @@ def test_the_committed_runs_load_with_every_command(tmp_path: Path) -> None:
         (history / f"{index}-{run.name}").write_bytes(run.read_bytes())
         if "blocks" not in run.name and "quick" not in run.name:
             for copy in (1, 2):
-                (unblocked / f"{copy}-{run.name}").write_bytes(run.read_bytes())
+                resave(run, unblocked / f"{copy}-{run.name}", minutes=copy)
     commands = [
         ["report", *map(str, COMMITTED_RUNS), "--out", str(tmp_path / "report")],
         # A run saved before blocks is one block: it is compared as one of a folder of runs.
-        *(["compare", str(run), str(run), "--config", str(ROOT / "pyproject.toml")] for run in COMMITTED_RUNS if "blocks" in run.name or "quick" in run.name),
-        ["compare", str(unblocked), str(unblocked), "--config", str(ROOT / "pyproject.toml")],
+        *(["compare", str(run), str(resave(run, tmp_path / f"again-{run.name}")), "--config", str(ROOT / "pyproject.toml")]
+          for run in COMMITTED_RUNS if "blocks" in run.name or "quick" in run.name),
+        ["compare", str(unblocked), str(_resaved_folder(unblocked, tmp_path / "again", resave)), "--config", str(ROOT / "pyproject.toml")],
         ["history", str(history), "--out", str(tmp_path / "history")],
     ]
     for argv in commands:
@@ -210,3 +211,11 @@ def test_the_committed_runs_load_with_every_command(tmp_path: Path) -> None:
         assert (outcome.code, outcome.stderr) == (0, ""), argv
     assert (tmp_path / "report" / "index.html").is_file()
     assert (tmp_path / "history" / "history.csv").is_file()
+
+
+def _resaved_folder(folder: Path, target: Path, resave) -> Path:
+    """Every run of `folder` saved again, later: the other side of an A/A comparison."""
+    target.mkdir()
+    for run in folder.iterdir():
+        resave(run, target / run.name, minutes=30)
+    return target

@@ -40,14 +40,15 @@ def test_the_contract_breaks_when_a_reader_imports_the_measurement_package(tmp_p
     assert result.returncode == 1 and "BROKEN" in result.stdout, result.stdout[-3000:]
 
 
-def test_report_compare_and_history_never_load_tensorflow(saved_run: Path, tmp_path: Path) -> None:
+def test_report_compare_and_history_never_load_tensorflow(saved_run: Path, tmp_path: Path, resave) -> None:
+    resave(ROOT / "results" / "examples" / "quick-2cpu.json", tmp_path / "again.json")  # the other side of an A/A
     script = f"""
 import sys
 from tfvarbench.cli import main
 run = {str(saved_run)!r}
 assert main(["report", run, "--out", {str(tmp_path / "report")!r}]) == 0
 blocked = {str(saved_run.parent.parent.parent / "results" / "examples" / "quick-2cpu.json")!r}
-assert main(["compare", blocked, blocked]) == 0
+assert main(["compare", blocked, {str(tmp_path / "again.json")!r}]) == 0
 assert main(["history", {str(saved_run.parent)!r}, "--out", {str(tmp_path / "history")!r}]) == 0
 loaded = sorted(name for name in sys.modules if name.split(".")[0] == "tensorflow" or name.startswith("tfvarbench.measure"))
 print("LOADED", loaded)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tfvarbench.measure.blocks import block_name, child_command
-from tfvarbench.plugin.settings import thread_counts
+from tfvarbench.plugin.options import thread_counts
 from tfvarbench.runs import case_name, identity_of, variant_label
 
 

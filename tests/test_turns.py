@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tfvarbench.cli.blockpairs import TURNS_ENV
-from tfvarbench.measure import settings, turns
+from tfvarbench import processes
+from tfvarbench.measure import iterations, settings, turns
+from tfvarbench.processes import TurnEnds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,9 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BLOCK = """
 import os, sys
 from tfvarbench.measure import turns
+from tfvarbench import processes
 turns.begin()
 name, passes, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-assert turns.ENV not in os.environ  # what it starts cannot read descriptors it did not inherit
+assert processes.TURNS not in os.environ  # what it starts cannot read descriptors it did not inherit
 for index in range(passes):
     with open(log, "a") as out:
         out.write(f"{name}{index} ")
@@ -37,7 +39,7 @@ def _pair(tmp_path: Path, passes: dict[str, int], lead: str) -> str:
     children = []
     for name, other in zip(passes, reversed(list(passes))):
         ends = (pipes[name][0], pipes[other][1])
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "benchmarks"), turns.ENV: f"{ends[0]},{ends[1]}"}
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "benchmarks"), processes.TURNS: f"{ends[0]},{ends[1]}"}
         children.append(subprocess.Popen([sys.executable, "-c", BLOCK, name, str(passes[name]), str(log)], env=env, pass_fds=ends))
     for pipe in pipes.values():
         for end in pipe:
@@ -58,14 +60,13 @@ def test_a_block_whose_partner_has_ended_goes_on_alone(tmp_path: Path) -> None:
 
 def test_without_the_variable_a_block_takes_no_turns_and_a_bad_one_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(turns, "_turns", None)
-    monkeypatch.delenv(turns.ENV, raising=False)
+    monkeypatch.delenv(processes.TURNS, raising=False)
     assert turns.begin() is None and not turns.taking_turns()
     turns.swap()  # nothing to hand over: returns at once
     for bad in ("3", "3,4,middle,/tmp/x"):
-        monkeypatch.setenv(turns.ENV, bad)
-        with pytest.raises(ValueError, match=f"TFVARBENCH_TURNS='{bad}': must be two file descriptors, first or second, and a file"):
+        monkeypatch.setenv(processes.TURNS, bad)
+        with pytest.raises(processes.WireError, match=f"TFVARBENCH_TURNS='{bad}': must be two file descriptors, first or second, and a file"):
             turns.begin()
-    assert TURNS_ENV == turns.ENV  # the variable ab sets is the one a block reads
 
 
 def test_a_block_taking_turns_keeps_its_workers_on_its_own_core(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,23 +74,24 @@ def test_a_block_taking_turns_keeps_its_workers_on_its_own_core(monkeypatch: pyt
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(turns, "_turns", None)
     assert [settings.worker_core(index) for index in (0, 1)] == [0, 1]  # a pinned block alone: a core a worker
-    monkeypatch.setattr(turns, "_turns", turns.Turns(-1, -1))
+    monkeypatch.setattr(turns, "_turns", turns.Turns(TurnEnds(-1, -1)))
     assert [settings.worker_core(index) for index in (0, 1)] == [1, 1]  # the other core runs another pair's blocks
 
 
 def test_the_two_blocks_of_a_pair_time_a_case_with_the_iterations_the_first_calibrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shared = tmp_path / "iterations-01.json"
-    monkeypatch.delenv(turns.SHARED_ENV, raising=False)
+    monkeypatch.delenv(processes.ITERATIONS, raising=False)
     monkeypatch.setattr(turns, "_turns", None)
-    assert turns.agree("assignment/assign/CPU:0/scalar/float32", 141) == 141 and not shared.exists()  # alone: its own count
-    monkeypatch.setattr(turns, "_turns", turns.Turns(-1, -1, shared))
-    assert turns.agree("assignment/assign/CPU:0/scalar/float32", 141) == 141  # the leader calibrated it first
-    assert turns.agree("assignment/assign/CPU:0/scalar/float32", 242) == 141  # the other block takes the leader's
-    assert turns.agree("assignment/assign/CPU:1/scalar/float32", 97) == 97
+    assert iterations.agree("assignment/assign/CPU:0/scalar/float32", 141) == 141 and not shared.exists()  # alone: its own count
+    monkeypatch.setattr(turns, "_turns", turns.Turns(TurnEnds(-1, -1, shared=shared)))
+    monkeypatch.setenv(processes.ITERATIONS, str(shared))  # as turns.begin() names the pair's file
+    assert iterations.agree("assignment/assign/CPU:0/scalar/float32", 141) == 141  # the leader calibrated it first
+    assert iterations.agree("assignment/assign/CPU:0/scalar/float32", 242) == 141  # the other block takes the leader's
+    assert iterations.agree("assignment/assign/CPU:1/scalar/float32", 97) == 97
     # A worker the block started finds the pair's file through its environment.
     monkeypatch.setattr(turns, "_turns", None)
-    monkeypatch.setenv(turns.SHARED_ENV, str(shared))
-    assert turns.agree("assignment/assign/CPU:1/scalar/float32", 300) == 97
+    monkeypatch.setenv(processes.ITERATIONS, str(shared))
+    assert iterations.agree("assignment/assign/CPU:1/scalar/float32", 300) == 97
     assert sorted(p.name for p in tmp_path.iterdir()) == ["iterations-01.json"]  # staged writes renamed into place
 
 
@@ -98,16 +100,16 @@ def test_a_later_block_of_a_run_skips_calibrating_what_an_earlier_one_calibrated
 ) -> None:
     shared = tmp_path / "iterations.json"
     monkeypatch.setattr(turns, "_turns", None)
-    monkeypatch.setenv(turns.SHARED_ENV, str(shared))
-    assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") is None  # the first block: nothing known yet
-    assert turns.agree("assignment/assign/CPU:0/scalar/float32", 141, 0.0052) == 141
-    assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") == (141, 0.0052)  # a later block takes it, and its round, as they are
-    assert turns.calibrated("assignment/assign/CPU:1/scalar/float32") is None
+    monkeypatch.setenv(processes.ITERATIONS, str(shared))
+    assert iterations.calibrated("assignment/assign/CPU:0/scalar/float32") is None  # the first block: nothing known yet
+    assert iterations.agree("assignment/assign/CPU:0/scalar/float32", 141, 0.0052) == 141
+    assert iterations.calibrated("assignment/assign/CPU:0/scalar/float32") == (141, 0.0052)  # a later block takes it, and its round, as they are
+    assert iterations.calibrated("assignment/assign/CPU:1/scalar/float32") is None
     shared.write_text(json.dumps({**json.loads(shared.read_text()), "assignment/assign/CPU:1/scalar/float32": 97}))  # another process adds one
-    assert turns.calibrated("assignment/assign/CPU:1/scalar/float32") == (97, None)  # a count not yet known is read again
+    assert iterations.calibrated("assignment/assign/CPU:1/scalar/float32") == (97, None)  # a count not yet known is read again
     # Taking turns, both blocks of a pair calibrate (so both warm up alike), and agree on the first one's count.
-    monkeypatch.setattr(turns, "_turns", turns.Turns(-1, -1, shared))
-    assert turns.calibrated("assignment/assign/CPU:0/scalar/float32") is None
+    monkeypatch.setattr(turns, "_turns", turns.Turns(TurnEnds(-1, -1, shared=shared)))
+    assert iterations.calibrated("assignment/assign/CPU:0/scalar/float32") is None
 
 
 def test_a_later_block_measures_a_sync_again_when_a_busy_moment_broke_its_share_of_the_round() -> None:

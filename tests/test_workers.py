@@ -11,7 +11,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tfvarbench.measure.workers import PortsUnavailable, WorkerFailed, WorkerGroup, free_ports
+from tfvarbench.measure.workers import WorkerGroup
+from tfvarbench.processes import ChildFailed, PortsUnavailable, free_ports
 
 pytestmark = pytest.mark.slow
 MIRRORED = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_mirrored.py"
@@ -27,14 +28,13 @@ def test_killing_a_worker_mid_run_fails_the_group_with_its_log_and_leaves_no_pro
     deadline = time.monotonic() + 90
     while "verified" not in group.log_path(1).read_text(errors="replace") and time.monotonic() < deadline:
         time.sleep(0.2)  # let the workers get past start-up, into the cases
-    os.killpg(group.processes[1].pid, signal.SIGKILL)
-    started = time.monotonic()
-    with pytest.raises(WorkerFailed) as failure:
+    os.killpg(group.group.children[1].pid, signal.SIGKILL)
+    # Found at once, not at the group's timeout (120 s), which would say "still running" instead.
+    with pytest.raises(ChildFailed) as failure:
         group.wait()
-    assert time.monotonic() - started < 30
-    assert str(failure.value).startswith("worker 1 exited with status -9; its log ends:")
+    assert str(failure.value).startswith("worker 1 was killed by SIGKILL; its log ends:")
     assert "verified" in str(failure.value)  # the tail of that worker's own log
-    assert all(process.poll() is not None for process in group.processes)
+    assert all(child.poll() is not None for child in group.group.children)
     assert worker_processes() == []
 
 
@@ -58,10 +58,8 @@ def _worker_1_family(folder: Path, case: str, worker_1_does: str) -> Path:
 def test_a_hung_worker_is_killed_at_the_timeout(tmp_path: Path) -> None:
     hangs = _worker_1_family(tmp_path, "sleep", "time.sleep(3600)")
     group = WorkerGroup(2, hangs, "quick", tmp_path / "logs", timeout_s=20)
-    started = time.monotonic()
-    with pytest.raises(WorkerFailed, match=r"still running after 20 s"):
+    with pytest.raises(ChildFailed, match=r"still running after 20 s"):
         group.run()
-    assert time.monotonic() - started < 40
     assert worker_processes() == []
 
 
@@ -81,11 +79,9 @@ def test_free_ports_are_distinct() -> None:
 
 def test_a_case_raising_in_one_worker_fails_the_group_promptly_naming_the_error(tmp_path: Path) -> None:
     raises = _worker_1_family(tmp_path, "boom", 'raise RuntimeError("boom in worker 1")')
-    group = WorkerGroup(2, raises, "quick", tmp_path / "logs", timeout_s=600)
-    started = time.monotonic()
-    with pytest.raises(WorkerFailed) as failure:
+    group = WorkerGroup(2, raises, "quick", tmp_path / "logs", timeout_s=180)
+    with pytest.raises(ChildFailed) as failure:  # promptly: a group left to its timeout would say "still running after 180 s"
         group.run()
-    assert time.monotonic() - started < 120  # far from the 600 s timeout
     assert str(failure.value).startswith("worker 1 exited with status 1; its log ends:")
     assert "boom scalar float32: RuntimeError: boom in worker 1" in str(failure.value)
     assert worker_processes() == []

@@ -80,6 +80,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     normalised: bool = False
     paired: bool = False  # the sides ran alternately: each current run judged against the baseline run next to it (pairs.py)
+    took_turns: bool = False  # paired blocks that took turns (`tfvarbench ab`): their cases judged round by round
 
     @property
     def regressions(self) -> list[Row]:
@@ -94,6 +95,7 @@ class Comparison:
             "regressions": len(self.regressions),
             "normalised": self.normalised,
             "paired": self.paired,
+            "took_turns": self.took_turns,
             "notes": self.notes,
             "share_detecting_10_percent": self.detecting(0.10),
             "median_detectable": statistics.median(row.detectable for row in self.rows) if self.rows else None,
@@ -211,10 +213,11 @@ def compare_runs(
         raise RunError("no common cases: the baseline and current runs share no case (same family, variant, size, dtype and device)")
     # A case missing from some runs cannot be paired run by run: then every case is judged unpaired.
     paired = pairs is not None and all(len(base[name][1]) == len(cur[name][1]) == len(pairs) for name in common)
-    judged, notes = {name: (base[name][1], cur[name][1]) for name in common}, []
+    judged, notes, took_turns = {name: (base[name][1], cur[name][1]) for name in common}, [], False
     if paired and not normalise:  # blocks that took turns pair round by round
         rounds, dropped = round_paired(baseline, current)
         judged.update(rounds)
+        took_turns = bool(rounds)
         if dropped:
             notes.append(f"pair{'s' if len(dropped) > 1 else ''} {', '.join(str(index + 1) for index in dropped)} left out: its cases' changes"
                          f" scattered over {DISTURBED:g} times as widely as the other pairs' (disturbed as a whole)")
@@ -228,5 +231,5 @@ def compare_runs(
         )
     return Comparison(
         rows=rows, drifts=moved, only_baseline=sorted(set(base) - set(cur)), only_current=sorted(set(cur) - set(base)), normalised=normalise, paired=paired,
-        notes=notes,
+        took_turns=took_turns, notes=notes,
     )

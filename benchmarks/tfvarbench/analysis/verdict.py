@@ -31,11 +31,14 @@ from scipy.stats import t as student_t
 from .spread import FLOOR, Runs, Spread, as_runs, between, differences, logs, moderate, within
 from .spread import paired as pair_spread
 
-__all__ = ["ALPHA", "POWER", "RANK_ALPHA", "VERDICTS", "Evidence", "Verdict", "evidence", "judge", "minimum_detectable"]
+__all__ = ["ALPHA", "JOB_ALPHA", "POWER", "RANK_ALPHA", "VERDICTS", "Evidence", "Verdict", "case_alpha", "evidence", "judge", "minimum_detectable"]
 
 # Per case and direction: a comparison holds ~170 cases, so an A/A pair expects 0.17 false alarms
 # from the t-test alone, before the rank and half-threshold conditions remove most of those.
 ALPHA = 0.001
+# The chance of any false alarm in a whole job, shared among its cases (Bonferroni): a job judges
+# ~200 cases, and ALPHA of 0.001 per case and direction would flag one now and then.
+JOB_ALPHA = 0.02
 # The power at which the minimum detectable change is quoted: a change of that size is caught 4 times in 5.
 POWER = 0.8
 # The rank condition: a single odd block (or pair) cannot make a regression on its own. Paired, the
@@ -228,3 +231,8 @@ def judge(
         paired=paired,
         held_back=held_back,
     )
+
+
+def case_alpha(job_alpha: float, cases: int) -> float:
+    """The false-alarm level of each case and direction that keeps the whole job's at `job_alpha` (never above ALPHA)."""
+    return min(ALPHA, job_alpha / (2 * max(cases, 1)))

@@ -16,22 +16,22 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..analysis.regress import compare_runs, machine_differences
-from ..analysis.verdict import ALPHA
-from ..render.compare import markdown
+from ..analysis.verdict import JOB_ALPHA, case_alpha
+from ..processes import Child
+from ..render.compare import markdown, terminal
 from ..runs import atomic_write, case_name, load_run
-from . import compare
-from .blockpairs import MIN_PAIRS, Side, run_pairs, stop
+from .blockpairs import MIN_PAIRS, Design, Side, run_pairs
 from .outputs import check_outputs
+from .thresholds import thresholds_of, warn_unmatched
 from .usage import BadInput, add_subcommand, check_threshold
 from .venvs import tensorflow_venv
 
-__all__ = ["add_parser", "case_alpha", "run"]
+__all__ = ["add_parser", "run"]
 
 # Options ab sets on every block itself: a side's block is exactly one fresh process, saved where ab reads it.
 OWN_OPTIONS = ("--blocks", "--benchmark-json", "--benchmark-save", "--benchmark-autosave", "--results", "--benchmark-storage")
@@ -44,9 +44,6 @@ DESIGNS = ("turns", "alternate", "duet")
 # a median change of 179% while they took a third of each block's time, which the other cases
 # spend better on more pairs.
 WITHOUT = ("multiworker", "benchmarks/bench_multiworker.py")
-# The chance of any false alarm in a whole job, shared among its cases (Bonferroni): a job judges
-# ~200 cases, and compare's ALPHA of 0.001 per case and direction would flag one now and then.
-JOB_ALPHA = 0.02
 # Taking turns, a job here sees about 2% on a steady case (docs/regression.md); the anchors gate at 2% (Perfherder) to 10%.
 THRESHOLD = 0.02
 
@@ -124,7 +121,8 @@ def _sides(args: argparse.Namespace) -> list[Side]:
     return sides
 
 
-def _check(args: argparse.Namespace) -> Path:
+def _design(args: argparse.Namespace) -> Design:
+    """The job's design from its options, every one checked; the pytest arguments with what ab adds to them."""
     for option in OWN_OPTIONS:
         if any(arg == option or arg.startswith(option + "=") for arg in args.pytest_args):
             raise BadInput(f"{option}: ab sets it on each block itself; leave it out of the pytest arguments")
@@ -141,51 +139,48 @@ def _check(args: argparse.Namespace) -> Path:
     check_outputs(folders={"--out": args.out})
     if args.rounds is not None and args.rounds < 2:
         raise BadInput(f"--rounds {args.rounds}: must be at least 2")
-    if args.rounds is not None and not any(arg.split("=", 1)[0] == "--benchmark-min-rounds" for arg in args.pytest_args):  # the user's own floor wins
-        args.pytest_args = [*args.pytest_args, "--benchmark-min-rounds", str(args.rounds)]
-    if not args.with_multiworker and not any(WITHOUT[0] in arg for arg in args.pytest_args):
-        args.pytest_args = [*args.pytest_args, "--ignore", WITHOUT[1]]
+    pytest_args = list(args.pytest_args)
+    if args.rounds is not None and not any(arg.split("=", 1)[0] == "--benchmark-min-rounds" for arg in pytest_args):  # the user's own floor wins
+        pytest_args += ["--benchmark-min-rounds", str(args.rounds)]
+    if not args.with_multiworker and not any(WITHOUT[0] in arg for arg in pytest_args):
+        pytest_args += ["--ignore", WITHOUT[1]]
         print(f"ab leaves out the {WITHOUT[0]} family (--with-multiworker, or -k {WITHOUT[0]}, times it too)", flush=True)
-    return Path(args.out)
+    return Design(args.pairs, args.budget, args.design, args.order, args.seed, tuple(pytest_args))
 
 
-def _judge(sides: list[Side], args: argparse.Namespace, out: Path, config: Path | None, thresholds: dict[str, float]) -> int:
+def _judge(sides: list[Side], threshold: float, job_alpha: float, out: Path, config: Path | None, thresholds: dict[str, float]) -> int:
+    """The verdict on the pairs of blocks (analysis/), on the terminal and in comparison.md and .json (render/)."""
     baseline, current = ([load_run(path) for path in side.blocks] for side in sides)
     differences, notes = machine_differences(baseline, current)
     pairs = [(index, index) for index in range(len(baseline))]
-    alpha = case_alpha(args.alpha, len({case_name(case) for run in current for case in run.cases}))
-    comparison = compare_runs(baseline, current, args.threshold, alpha, thresholds=thresholds, pairs=pairs)
+    alpha = case_alpha(job_alpha, len({case_name(case) for run in current for case in run.cases}))
+    comparison = compare_runs(baseline, current, threshold, alpha, thresholds=thresholds, pairs=pairs)
     comparison.notes = notes + comparison.notes + [f"sides differ: {difference}" for difference in differences]
-    compare.warn_unmatched("ab", config, thresholds, comparison)
-    compare.show(comparison)
+    warn_unmatched("ab", config, thresholds, comparison)
+    print(terminal(comparison))
     atomic_write(out / "comparison.md", markdown(comparison))
     atomic_write(out / "comparison.json", json.dumps(comparison.as_dict(), indent=1) + "\n")
     print(f"comparison: {out / 'comparison.md'}, {out / 'comparison.json'}; the blocks: {out / 'baseline'}, {out / 'current'}")
     return 1 if comparison.regressions else 0
 
 
-def case_alpha(job_alpha: float, cases: int) -> float:
-    """The false-alarm level of each case and direction that keeps the whole job's at `job_alpha` (never above compare's)."""
-    return min(ALPHA, job_alpha / (2 * max(cases, 1)))
-
-
 def run(args: argparse.Namespace) -> int:
-    out = _check(args)
-    config, thresholds = compare.thresholds_of(args.config, "ab")  # a bad config is said before minutes of blocks, not after
+    design, out = _design(args), Path(args.out)
+    config, thresholds = thresholds_of(args.config, "ab")  # a bad config is said before minutes of blocks, not after
     sides = _sides(args)
     for folder in ("baseline", "current", "logs"):
         (out / folder).mkdir(parents=True, exist_ok=True)
-    running: list[subprocess.Popen[bytes]] = []
+    running: list[Child] = []
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        run_pairs(sides, args, out, running)
+        run_pairs(sides, design, out, running)
     except KeyboardInterrupt:
         for child in running:  # each block leads a session of its own: Ctrl-C reached only this process
-            stop(child)
+            child.stop()
         sys.stderr.write(f"tfvarbench ab: interrupted; the blocks saved so far are in {out}\n")
         return 130
     finally:
         for child in running:
-            stop(child)
+            child.stop()
         signal.signal(signal.SIGTERM, previous)
-    return _judge(sides, args, out, config, thresholds)
+    return _judge(sides, args.threshold, args.alpha, out, config, thresholds)

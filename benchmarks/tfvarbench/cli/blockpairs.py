@@ -6,26 +6,36 @@ naming the side and the block; every block saved before it stays.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import random
-import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..processes import TURNS, Child, ChildFailed, TurnEnds, start
 from ..runs import RunError, load_run
 from .usage import BadInput
 
-__all__ = ["MIN_PAIRS", "TURNS_ENV", "Side", "order", "run_pairs", "side_core", "stop"]
+__all__ = ["MIN_PAIRS", "Design", "Side", "order", "run_pairs", "side_core"]
 
 # One pair has no spread to judge by, and the verdict's signed-rank test needs five to reach 0.05 (all
 # five one way: 1/32); an even count lets each side lead as often as the other, so a steady drift
 # over the job cancels (with A B | B A | A B the second block of two pairs in three gains it).
 MIN_PAIRS = 6
-# How a block taking turns finds its pipes (measure/turns.py reads it; a reader of runs imports nothing from measure).
-TURNS_ENV = "TFVARBENCH_TURNS"
+
+
+@dataclass(frozen=True)
+class Design:
+    """How a job runs its pairs: how many (None: as many as `budget` seconds allow), how a pair's blocks
+    share the machine (`how`: turns, alternate or duet), who leads each pair, and the pytest
+    arguments every block gets."""
+
+    pairs: int | None
+    budget: float
+    how: str
+    order: str
+    seed: int
+    pytest_args: tuple[str, ...]
 
 
 @dataclass
@@ -59,17 +69,18 @@ def order(pairs: int, how: str, seed: int) -> list[tuple[str, str]]:
     return [(sides[lead], sides[1 - lead]) for lead in first]
 
 
-def _start(side: Side, pytest_args: list[str], out: Path, index: int, core: int | None, running: list[subprocess.Popen[bytes]],
-           turns: tuple[int, int, str, Path] | None = None) -> Path:
+def _start(side: Side, pytest_args: tuple[str, ...], out: Path, index: int, core: int | None, running: list[Child],
+           turns: TurnEnds | None = None) -> Path:
     """Start the side's block `index` (on `core`, when given; taking turns through `turns`, when given); return where it saves its run."""
     saved = out / side.name / f"block-{index:02d}.json"
     log = out / "logs" / f"{side.name}-{index:02d}.log"
     args = [*pytest_args] if any(arg in ("--pin", "--no-pin") for arg in pytest_args) else [*pytest_args, "--pin"]
-    pin = (lambda: os.sched_setaffinity(0, {core})) if core is not None else None  # --pin then keeps the block on that core
-    env = side.environment() | ({TURNS_ENV: ",".join(map(str, turns))} if turns else {})
-    with log.open("wb") as handle:
-        running.append(subprocess.Popen(side.command(args, saved), cwd=side.folder, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                        start_new_session=True, preexec_fn=pin, pass_fds=turns[:2] if turns else ()))
+    env = side.environment() | ({TURNS: turns.encode()} if turns else {})
+    try:  # --pin then keeps the block on the core it starts on
+        running.append(start(f"{side.name} block {index}", side.command(args, saved), log, env=env, cwd=side.folder, core=core,
+                             pass_fds=(turns.wait, turns.hand) if turns else ()))
+    except ChildFailed as error:
+        raise BadInput(str(error)) from None
     return saved
 
 
@@ -86,7 +97,7 @@ def _finish(side: Side, code: int, saved: Path, index: int, out: Path) -> None:
     side.blocks.append(saved)
 
 
-def _wait(running: list[subprocess.Popen[bytes]]) -> list[int]:
+def _wait(running: list[Child]) -> list[int]:
     """Wait for every block started (all of a wave, even when one failed first)."""
     codes = [child.wait() for child in running]
     running.clear()
@@ -96,48 +107,57 @@ def _wait(running: list[subprocess.Popen[bytes]]) -> list[int]:
 Block = tuple[Side, int, "int | None"]  # a side, its pair's index, the core it runs on (None: wherever --pin puts it)
 
 
-def _wave(blocks: list[Block], args: argparse.Namespace, out: Path, running: list[subprocess.Popen[bytes]], turns: bool) -> None:
+def _wave(blocks: list[Block], design: Design, out: Path, running: list[Child], turns: bool) -> None:
     """Run blocks at once and keep their runs; with `turns`, each two in a row are a pair taking turns on their core (turns.py)."""
     saved, pipes = [], []
-    for position, (side, index, core) in enumerate(blocks):
-        if turns and position % 2 == 0:  # one pipe a block, its turns arrive on; the leader's holds its first turn
-            pipes = [os.pipe(), os.pipe()]
-            os.write(pipes[0][1], b"t")
-        # Its pipe, the other's, whether it goes first, and the pair's file of iterations a round (both time a case alike).
-        lead, shared = ("first", "second")[position % 2], out / "logs" / f"iterations-{index:02d}.json"
-        ends = (pipes[position % 2][0], pipes[1 - position % 2][1], lead, shared) if turns else None
-        saved.append(_start(side, args.pytest_args, out, index, core, running, ends))
-        if turns and position % 2 == 1:  # both blocks hold their ends now: when one exits, the other reads an empty pipe
-            for descriptor in (end for pipe in pipes for end in pipe):
-                os.close(descriptor)
+    try:
+        for position, (side, index, core) in enumerate(blocks):
+            if turns and position % 2 == 0:  # one pipe a block, its turns arrive on; the leader's holds its first turn
+                pipes = [os.pipe(), os.pipe()]
+                os.write(pipes[0][1], b"t")
+            # Its pipe, the other's, whether it goes first, and the pair's file of iterations a round (both time a case alike).
+            lead, shared = ("first", "second")[position % 2], out / "logs" / f"iterations-{index:02d}.json"
+            ends = TurnEnds(pipes[position % 2][0], pipes[1 - position % 2][1], lead, shared) if turns else None
+            saved.append(_start(side, design.pytest_args, out, index, core, running, ends))
+            if turns and position % 2 == 1:  # both blocks hold their ends now: when one exits, the other reads an empty pipe
+                _close(pipes)
+                pipes = []
+    finally:  # a block that could not start: the pipes of its pair are closed all the same
+        _close(pipes)
     for (side, index, _), code, path in zip(blocks, _wait(running), saved):
         _finish(side, code, path, index, out)
 
 
-def _waves(args: argparse.Namespace, cores: list[int]) -> int:
+def _close(pipes: list[tuple[int, int]]) -> None:
+    for descriptor in (end for pipe in pipes for end in pipe):
+        os.close(descriptor)
+
+
+def _waves(design: Design, cores: list[int]) -> int:
     """Pairs run at once: one a core when taking turns, else one."""
-    return len(cores) if args.design == "turns" else 1
+    return len(cores) if design.how == "turns" else 1
 
 
-def run_pairs(sides: list[Side], args: argparse.Namespace, out: Path, running: list[subprocess.Popen[bytes]]) -> None:
+def run_pairs(sides: list[Side], design: Design, out: Path, running: list[Child]) -> None:
+    """Run the job's pairs of blocks, keeping each side's saved blocks in `side.blocks`; `running` holds the blocks running now."""
     by_name = {side.name: side for side in sides}
-    wanted = args.pairs or MIN_PAIRS
-    plan = order(wanted if args.pairs else 1000, args.order, args.seed)
+    wanted = design.pairs or MIN_PAIRS
+    plan = order(wanted if design.pairs else 1000, design.order, design.seed)
     started, done, cores = time.monotonic(), 0, sorted(os.sched_getaffinity(0))
-    while done < wanted or (args.pairs is None and done % 2 == 1) or (args.pairs is None and _fits(started, done, args.budget)):
-        at_once = min(_waves(args, cores), (args.pairs or done + _waves(args, cores)) - done)
+    while done < wanted or (design.pairs is None and done % 2 == 1) or (design.pairs is None and _fits(started, done, design.budget)):
+        at_once = min(_waves(design, cores), (design.pairs or done + _waves(design, cores)) - done)
         indices = range(done + 1, done + at_once + 1)
         for index, core in zip(indices, cores):
             lead, follow = plan[index - 1]
-            how = {"turns": f" taking turns on core {core}", "duet": " at once"}.get(args.design, "")
-            print(f"pair {index}{f' of {args.pairs}' if args.pairs else ''}: {lead} then {follow}{how}", flush=True)
-        if args.design == "alternate":
+            how = {"turns": f" taking turns on core {core}", "duet": " at once"}.get(design.how, "")
+            print(f"pair {index}{f' of {design.pairs}' if design.pairs else ''}: {lead} then {follow}{how}", flush=True)
+        if design.how == "alternate":
             for side in plan[done]:
-                _wave([(by_name[side], done + 1, None)], args, out, running, turns=False)
-        elif args.design == "duet":  # cores swap each pair, so neither side keeps the better core
-            _wave([(by_name[side], done + 1, side_core(side, done + 1, cores)) for side in plan[done]], args, out, running, turns=False)
+                _wave([(by_name[side], done + 1, None)], design, out, running, turns=False)
+        elif design.how == "duet":  # cores swap each pair, so neither side keeps the better core
+            _wave([(by_name[side], done + 1, side_core(side, done + 1, cores)) for side in plan[done]], design, out, running, turns=False)
         else:  # each pair on a core of its own, its two blocks taking turns there
-            _wave([(by_name[side], index, core) for index, core in zip(indices, cores) for side in plan[index - 1]], args, out, running, turns=True)
+            _wave([(by_name[side], index, core) for index, core in zip(indices, cores) for side in plan[index - 1]], design, out, running, turns=True)
         done += at_once
 
 
@@ -154,17 +174,3 @@ def _fits(started: float, done: int, budget: float) -> bool:
     """Whether two more pairs (an even count) are expected to end within the budget, at the pace of the pairs so far."""
     elapsed = time.monotonic() - started
     return elapsed + 2 * elapsed / done <= budget
-
-
-def stop(child: subprocess.Popen[bytes]) -> None:
-    """Interrupt a block as Ctrl-C would (its finalizers stop its workers); kill it if it lingers."""
-    if child.poll() is not None:
-        return
-    try:
-        os.killpg(child.pid, signal.SIGINT)
-        child.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
-    except ProcessLookupError:
-        child.wait()

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-from ..analysis.regress import Comparison, compare_runs, machine_differences
-from ..analysis.sides import read_config, unmatched_globs
+from ..analysis.regress import compare_runs, machine_differences
 from ..analysis.verdict import ALPHA
 from ..render.compare import markdown, terminal
-from ..runs import atomic_write, load_runs
+from ..runs import atomic_write, load_runs, same_run
 from .outputs import check_outputs
-from .usage import BadInput, add_subcommand, check_threshold
+from .thresholds import thresholds_of, warn_unmatched
+from .usage import BadInput, add_subcommand, check_threshold, warner
 
 DESCRIPTION = """\
 Compare two saved runs (or two folders of runs, each side's pooled) case by case and flag the
@@ -40,39 +38,6 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def show(comparison: Comparison) -> None:
-    """The comparison on the terminal: notes, a row per case (regressions first), how sizes moved, the summary."""
-    print(terminal(comparison))
-
-
-def _config(given: str | None) -> Path | None:
-    """The config to read: one named must be a file; without a name, ./pyproject.toml if there is one."""
-    if given is None:
-        default = Path("pyproject.toml")
-        return default if default.is_file() else None
-    path = Path(given)
-    if not path.exists():
-        raise BadInput(f"--config {given}: no such file")
-    if not path.is_file():
-        raise BadInput(f"--config {given}: not a file; name a pyproject.toml")
-    return path
-
-
-def thresholds_of(given: str | None, command: str) -> tuple[Path | None, dict[str, float]]:
-    """The config read and its per-case thresholds; its warnings said first, so a comparison that then fails still shows them."""
-    config = _config(given)
-    thresholds, warnings = read_config(config)
-    for warning in warnings:
-        sys.stderr.write(f"tfvarbench {command}: warning: {warning}\n")
-    return config, thresholds
-
-
-def warn_unmatched(command: str, config: Path | None, thresholds: dict[str, float], comparison: Comparison) -> None:
-    """A warning for each threshold glob that matches no case of the comparison (misspelt, most likely)."""
-    names = [row.name for row in comparison.rows] + list(comparison.only_baseline) + list(comparison.only_current)
-    for glob in unmatched_globs(thresholds, names):
-        sys.stderr.write(f"tfvarbench {command}: warning: {config}: threshold {glob!r} matches no case of these runs; is it misspelt?\n")
-
 
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 0.5:
@@ -80,14 +45,18 @@ def run(args: argparse.Namespace) -> int:
     check_threshold("--threshold", args.threshold)
     check_outputs(inputs=[args.baseline, args.current], files={"--markdown": args.markdown, "--json": args.json})
     config, thresholds = thresholds_of(args.config, "compare")
-    baseline, current = load_runs([args.baseline]), load_runs([args.current])
+    baseline, current = load_runs([args.baseline], warner("compare")), load_runs([args.current], warner("compare"))
+    both = [run for run in current if any(same_run(run, earlier) for earlier in baseline)]
+    if both:
+        what = "are the same runs" if len(both) == len(baseline) == len(current) else f"both hold the run {both[0].path}"
+        raise BadInput(f"{args.baseline} and {args.current} {what}: a run compared with itself shows no change; compare two different runs")
     differences, notes = machine_differences(baseline, current)
     if differences and not args.allow_machine_change:
         raise BadInput(f"runs from different machines ({'; '.join(differences)}); pass --allow-machine-change to compare anyway")
     comparison = compare_runs(baseline, current, args.threshold, args.alpha, thresholds, normalise=args.normalise)
     warn_unmatched("compare", config, thresholds, comparison)
     comparison.notes = notes + comparison.notes + [f"machine change allowed: {d}" for d in differences]
-    show(comparison)
+    print(terminal(comparison))
     if args.markdown:
         atomic_write(args.markdown, markdown(comparison))
     if args.json:

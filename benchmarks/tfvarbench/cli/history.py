@@ -10,7 +10,7 @@ from ..render.document import markdown
 from ..render.history import series_csv, steps_section, trend_png
 from ..runs import load_runs, write_folder
 from .outputs import check_outputs
-from .usage import add_subcommand, check_at_least, check_threshold
+from .usage import add_subcommand, check_at_least, check_threshold, warner
 
 DESCRIPTION = """\
 Order saved runs by commit (then start time) and write, into --out: history.csv (every case's
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = order_runs(load_runs(args.runs))
+    runs = order_runs(load_runs(args.runs, warner("history")))
     table = series(runs)
     figure = plt.figure(figsize=(5, 3))
     steps = {}

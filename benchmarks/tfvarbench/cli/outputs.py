@@ -8,35 +8,15 @@ A folder that tfvarbench fills (a report, a history) is then written with `runs.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ..runs import folder_problem
+from ..runs import folder_problem, writable_problem
 from .usage import BadInput
 
-__all__ = ["check_outputs", "writable_problem"]
+__all__ = ["check_outputs"]
 
 PathLike = str | os.PathLike[str]
-
-
-def writable_problem(path: Path) -> str | None:
-    """Why nothing can be made at `path` (resolved), or None when it can: tried, not guessed from mode bits.
-
-    Root ignores mode bits, so only a real attempt tells: a temporary file in the nearest folder that exists.
-    """
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        return f"{existing} is a file, so nothing can be made under it" if existing != path else None
-    try:
-        handle, probe = tempfile.mkstemp(prefix=".tfvarbench-probe-", dir=existing)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as error:
-        return f"cannot write in {existing}: {error.strerror or error}"
-    return None
 
 
 def _inside(path: Path, folder: Path) -> bool:

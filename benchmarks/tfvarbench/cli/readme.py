@@ -82,16 +82,10 @@ def run(args: argparse.Namespace) -> int:
         # Only the plots already beside the run are replaced: the ones the docs show.
         plots = [name for name in report.images if (examples / name).exists()]
         for name in plots:
-            atomic_write_bytes(examples / name, report.images[name])
+            atomic_write(examples / name, report.images[name])
         shot = None if args.screenshot == "none" else Path(args.screenshot or examples / "report.png")
         if shot is not None:
             screenshot(out / "index.html", shot)
     atomic_write(readme, text)
     print(f"{readme}: tables of {args.saved}; plots {', '.join(plots) or 'none'}; screenshot {shot or 'skipped'}")
     return 0
-
-
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    staging = target.with_name(target.name + ".tmp")
-    staging.write_bytes(data)
-    staging.replace(target)

@@ -7,7 +7,7 @@ from typing import Any
 from ..render.report import PICKS, write_report
 from ..runs import load_runs
 from .outputs import check_outputs
-from .usage import add_subcommand
+from .usage import add_subcommand, warner
 
 DESCRIPTION = """\
 Merge saved runs, from one machine or several, into a report folder: summary.md (what to use on
@@ -32,7 +32,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_outputs(inputs=args.runs, folders={"--out": args.out}, kind="report")
-    runs = load_runs(args.runs)
+    runs = load_runs(args.runs, warner("report"))
     report = write_report(runs, args.out, pick=args.pick, reference=args.reference, plots=not args.no_plots)
     files = len(report.files) + len(report.images)
     print(f"report of {len(runs)} run(s): {args.out}/index.html ({files} files)")

@@ -9,10 +9,10 @@ import argparse
 import math
 import sys
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BadInput", "Parser", "add_subcommand", "check_at_least", "check_threshold"]
-
+__all__ = ["BadInput", "Parser", "add_subcommand", "check_at_least", "check_threshold", "warner"]
 
 
 class BadInput(Exception):
@@ -50,3 +50,8 @@ def check_threshold(flag: str, value: float) -> None:
 def check_at_least(flag: str, value: int, least: int = 1) -> None:
     if value < least:
         raise BadInput(f"{flag} {value}: must be at least {least}")
+
+
+def warner(command: str) -> Callable[[str], None]:
+    """A warning of `tfvarbench COMMAND` on stderr, one line each: the command goes on."""
+    return lambda text: sys.stderr.write(f"tfvarbench {command}: warning: {text}\n")

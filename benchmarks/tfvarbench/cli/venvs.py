@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..runs import atomic_write
 from .usage import BadInput
 
 __all__ = ["tensorflow_venv"]
@@ -51,5 +52,5 @@ def tensorflow_venv(version: str, checkout: Path, cache: Path) -> str:
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise BadInput(f"TensorFlow {version}: cannot build its environment in {folder}: {last}")
-    marker.write_text(json.dumps(wanted), encoding="utf-8")
+    atomic_write(marker, json.dumps(wanted))
     return str(python)

@@ -20,14 +20,15 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .progress import Estimate, Follower, ProgressLine
 from .stream import ReportWriter, replay
-from .turns import SHARED_ENV
-from .workers import log_tail
+from ..processes import ITERATIONS, Child, ChildFailed, start
+from ..runs import atomic_write
 
 __all__ = ["BlockFailed", "block_name", "child_command", "merge_saved", "run_blocks", "ReportWriter", "write_json"]
 
@@ -103,34 +104,15 @@ def write_json(target: Any, data: dict[str, Any]) -> None:
         with path.open("wb") as out:
             out.write(text)
         return
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(text)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-# How long a child may take to stop after being interrupted (it stops its worker groups) before it is killed.
-STOP_GRACE_S = 30.0
-
-
-def _stop(child: subprocess.Popen[bytes]) -> None:
-    """Interrupt the child as Ctrl-C would, so its finalizers stop what it started; kill it if it lingers."""
-    if child.poll() is not None:
-        return
-    try:
-        os.killpg(child.pid, signal.SIGINT)
-        child.wait(timeout=STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
-    except ProcessLookupError:
-        child.wait()
+    atomic_write(path, text)
 
 
 class _Terminated(BaseException):
     """SIGTERM reached the parent (a timeout, a cancelled CI job)."""
+
+
+class _Hung(Exception):
+    """A block ran past --block-timeout."""
 
 
 def _shared_iterations(folder: Path, threads: int | None) -> dict[str, str]:
@@ -139,33 +121,36 @@ def _shared_iterations(folder: Path, threads: int | None) -> dict[str, str]:
     A block then skips calibrating (a full block spent about 6% of its cases' time on it), and every
     block times a case with the same rounds, as pyperf's workers do: calibrated apart, one case's
     counts differed by 30% from process to process, and a round of more iterations was faster per
-    call (measure/turns.py). A count of threads is a case of its own, so it has a file of its own.
+    call (measure/iterations.py). A count of threads is a case of its own, so it has a file of its own.
     """
-    return {SHARED_ENV: str(folder / f"iterations{'' if threads is None else f'-threads{threads}'}.json")}
+    return {ITERATIONS: str(folder / f"iterations{'' if threads is None else f'-threads{threads}'}.json")}
 
 
 # How often the parent looks at a block's stream to update its progress line.
 POLL_S = 0.5
 
 
-def _wait(child: subprocess.Popen[bytes], follow: Follower | None = None, line: ProgressLine | None = None) -> int:
-    """Wait for the child, showing progress; on Ctrl-C or SIGTERM in the parent, stop the child first, then give up."""
+def _wait(child: Child, follow: Follower | None = None, line: ProgressLine | None = None, timeout_s: float | None = None) -> int:
+    """Wait for the child, showing progress; on Ctrl-C or SIGTERM in the parent, or past `timeout_s`, stop the child first, then give up."""
 
     def terminated(signum: int, frame: Any) -> None:
         raise _Terminated
 
     previous = signal.signal(signal.SIGTERM, terminated)
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     try:
         while True:
             try:
-                return child.wait(timeout=POLL_S if follow else None)
+                return child.wait(timeout=POLL_S if follow or deadline else None)
             except subprocess.TimeoutExpired:
                 pass
+            if deadline is not None and time.monotonic() > deadline:
+                raise _Hung
             if follow is not None and line is not None:
                 follow.read()
                 line.show(follow.estimate.line())
     except BaseException:
-        _stop(child)
+        child.stop()  # as Ctrl-C would: its finalizers stop its worker groups
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -173,14 +158,15 @@ def _wait(child: subprocess.Popen[bytes], follow: Follower | None = None, line: 
 
 def run_blocks(
     session: Any, blocks: Sequence[int | tuple[int, int | None]], total: int, folder: Path, write: Any,
-    progress: tuple[Estimate, ProgressLine] | None = None,
+    progress: tuple[Estimate, ProgressLine] | None = None, timeout_s: float | None = None,
 ) -> list[Path]:
     """Run the given blocks (of `total`; or (block, thread count) pairs) in fresh processes; return the JSON files of those that saved one.
 
     `write` prints one line to the terminal. With `progress`, the line shows each block's progress
     and the run's time left while it runs, and the estimate keeps each block's wall time. Raises
-    BlockFailed when a child ended without running the tests it was given, or when the session
-    stopped early (-x, --maxfail): either way the run is missing blocks.
+    BlockFailed when a child ended without running the tests it was given, ran past `timeout_s`
+    (it is stopped as Ctrl-C would stop it), or when the session stopped early (-x, --maxfail):
+    either way the run is missing blocks.
     """
     args = list(session.config.invocation_params.args)
     cwd = session.config.invocation_params.dir
@@ -192,28 +178,31 @@ def run_blocks(
         write(f"block {block} of {total}, in a fresh process" + (f" with {threads} threads" if threads is not None else ""))
         if progress is not None:
             progress[0].start(block)
-        with log.open("wb") as out:
-            # A fixed hash seed: dict and set layouts, and so the order of work they drive, repeat from block to block.
-            env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"), **_shared_iterations(folder, threads)}
-            child = subprocess.Popen(child_command(args, block, folder, threads), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                follow = Follower(folder / f"{name}.reports", progress[0]) if progress else None
-                code = _wait(child, follow, progress[1] if progress else None)
-            except _Terminated:
-                raise SystemExit(128 + signal.SIGTERM) from None
-            finally:
-                if progress is not None:
-                    progress[1].end()
-                    progress[0].finish()
+        # A fixed hash seed: dict and set layouts, and so the order of work they drive, repeat from block to block.
+        env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"), **_shared_iterations(folder, threads)}
+        try:
+            child = start(f"block {block}", child_command(args, block, folder, threads), log, env=env, cwd=cwd)
+        except ChildFailed as error:
+            raise BlockFailed(str(error)) from None
+        try:
+            follow = Follower(folder / f"{name}.reports", progress[0]) if progress else None
+            code = _wait(child, follow, progress[1] if progress else None, timeout_s)
+        except _Terminated:
+            raise SystemExit(128 + signal.SIGTERM) from None
+        except _Hung:
+            raise BlockFailed(f"block {block} still running after {timeout_s:g} s (--block-timeout), stopped; its log ends:\n{child.tail(20)}") from None
+        finally:
+            if progress is not None:
+                progress[1].end()
+                progress[0].finish()
         if progress is not None:
             write(progress[0].finished_line())
         finished = replay(session, folder / f"{name}.reports")
         # 5: the child selected no test; the parent only starts blocks that hold selected tests,
         # so that means the child saw a different selection (a plugin, the cache): not a run.
-        if code < 0:  # killed: by the OOM killer, a user, a CI runner's limit
-            raise BlockFailed(f"block {block} was killed by {signal.Signals(-code).name} after {finished} tests; its log ends:\n{log_tail(log, 20)}")
+        # Killed (code < 0): by the OOM killer, a user, a CI runner's limit.
         if code not in (0, 1) or (finished == 0 and code != 0):
-            raise BlockFailed(f"block {block} exited with status {code} after {finished} tests; its log ends:\n{log_tail(log, 20)}")
+            raise BlockFailed(f"{child.ended()} after {finished} tests; its log ends:\n{child.tail(20)}")
         if session.shouldfail or session.shouldstop:
             raise BlockFailed(f"the run stopped in block {block} of {total} (-x or --maxfail)")
         result = folder / f"{name}.json"

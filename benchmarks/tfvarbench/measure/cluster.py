@@ -9,38 +9,20 @@ Every process is killed by process group on the way out, whatever happened.
 """
 from __future__ import annotations
 
-import atexit
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..processes import ITERATIONS, Group, exit_words, free_ports, log_tail
 from .coordinator import PROGRESS
 from .hardware import worker_devices
 from .settings import worker_core
-from .turns import SHARED_ENV
-from .workers import WorkerFailed, free_ports, log_tail
+from .workers import harness_env
 
-__all__ = ["ClusterFailed", "ClusterGroup", "exit_words"]
-
-
-class ClusterFailed(WorkerFailed):
-    """A task of the cluster died or failed, or the coordinator hung; the message names the task and carries its log tail."""
-
-
-def exit_words(code: int) -> str:
-    """How a process ended, in words: "was killed by SIGKILL" or "exited with status 1"."""
-    if code < 0:
-        try:
-            return f"was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with status {code}"
+__all__ = ["ClusterGroup"]
 
 
 class ClusterGroup:
@@ -60,7 +42,7 @@ class ClusterGroup:
         self.timeout_s, self.mode, self.block = timeout_s, "timed" if timed else "once", block
         self.tasks: list[tuple[str, int]] = [("ps", index) for index in range(ps)] + [("worker", index) for index in range(workers)]
         self.tasks.append(("coordinator", 0))
-        self.processes: list[subprocess.Popen[bytes]] = []
+        self.group = Group()
 
     @property
     def label(self) -> str:
@@ -77,22 +59,17 @@ class ClusterGroup:
     def _env(self, cluster: dict[str, list[str]], task: tuple[str, int], position: int) -> dict[str, str]:
         kind, index = task
         devices = self.plans[index]["env"] if kind == "worker" else {"CUDA_VISIBLE_DEVICES": "-1"}
-        harness = str(Path(__file__).resolve().parents[2])  # the folder that holds the tfvarbench package
-        core = worker_core(position)
         return {
-            **os.environ, **devices,
+            **os.environ, **devices, **harness_env(worker_core(position)),
             # The coordinator is TensorFlow's "chief" task; the servers are named as the strategy names them.
             "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "chief" if kind == "coordinator" else kind, "index": index}}),
-            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-            "PYTHONPATH": os.pathsep.join(filter(None, [harness, os.environ.get("PYTHONPATH")])),
-            "TFVARBENCH_WORKER_CORE": "" if core is None else str(core),
             **self._iterations(),
         }
 
     def _iterations(self) -> dict[str, str]:
-        """The file of iterations the blocks share (measure/turns.py), one per cluster size: its case names do not say the size."""
-        shared = os.environ.get(SHARED_ENV)
-        return {SHARED_ENV: str(Path(shared).with_suffix(f".{self.ps}ps-{self.workers}w.json"))} if shared else {}
+        """The file of iterations the blocks share (measure/iterations.py), one per cluster size: its case names do not say the size."""
+        shared = os.environ.get(ITERATIONS)
+        return {ITERATIONS: str(Path(shared).with_suffix(f".{self.ps}ps-{self.workers}w.json"))} if shared else {}
 
     def command(self, task: tuple[str, int]) -> list[str]:
         if task[0] != "coordinator":
@@ -108,13 +85,8 @@ class ClusterGroup:
         for kind, _ in self.tasks:
             cluster["chief" if kind == "coordinator" else kind].append(f"127.0.0.1:{next(ports)}")
         self.folder.mkdir(parents=True, exist_ok=True)
-        atexit.register(self.stop)
         for position, task in enumerate(self.tasks):
-            log = open(self.log_path(task), "wb")  # noqa: SIM115 (the child owns it until stop)
-            # Own session and process group: stop() can kill the task and anything it started.
-            process = subprocess.Popen(self.command(task), env=self._env(cluster, task, position), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            self.processes.append(process)
-            log.close()
+            self.group.start(f"{task[0]} {task[1]}", self.command(task), self.log_path(task), env=self._env(cluster, task, position))
 
     def _failure(self, codes: list[int | None]) -> str | None:
         """The failed task's message, or None: a server that exited at all, or a coordinator that exited non-zero."""
@@ -137,24 +109,12 @@ class ClusterGroup:
         return next((line.split(PROGRESS, 1)[1] for line in reversed(lines) if line.startswith(PROGRESS)), None)
 
     def wait(self) -> dict[str, Any]:
-        """Wait for the coordinator; the first task that fails, or the timeout, stops them all and raises ClusterFailed."""
-        deadline = time.monotonic() + self.timeout_s
-        try:
-            while True:
-                codes = [process.poll() for process in self.processes]
-                message = self._failure(codes)
-                if message:
-                    raise ClusterFailed(message)
-                if codes[-1] == 0:
-                    break
-                if time.monotonic() > deadline:
-                    raise ClusterFailed(
-                        f"the {self.label} cluster's coordinator still running after {self.timeout_s:.0f} s; its log ends:\n"
-                        f"{log_tail(self.log_path(('coordinator', 0)))}"
-                    )
-                time.sleep(0.1)
-        finally:
-            self.stop()
+        """Wait for the coordinator; the first task that fails, or the timeout, stops them all and raises processes.ChildFailed."""
+
+        def hung(codes: list[int | None]) -> str:
+            return f"the {self.label} cluster's coordinator still running after {self.timeout_s:.0f} s; its log ends:\n{self.group.children[-1].tail()}"
+
+        self.group.watch(lambda codes: codes[-1] == 0, self._failure, self.timeout_s, hung)
         return json.loads(self.result_path.read_text())
 
     def run(self) -> dict[str, Any]:
@@ -163,13 +123,4 @@ class ClusterGroup:
 
     def stop(self) -> None:
         """Kill every task's process group and reap it; safe to call any number of times."""
-        for process in self.processes:
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        self.group.stop()

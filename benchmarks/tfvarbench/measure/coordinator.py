@@ -18,7 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ..runs import make_record
+from ..processes import WORKER_CORE, parse_core
+from ..runs import atomic_write, make_record
 from .cases import PROFILES
 from .devices import kind
 from .hardware import prepare_runtime
@@ -62,8 +63,7 @@ def main(module_path: str, profile_name: str, out: str, mode: str, block: str, l
 
     import tensorflow as tf
 
-    core = os.environ.get("TFVARBENCH_WORKER_CORE")
-    keep_to(int(core) if core else None)
+    keep_to(parse_core(os.environ.get(WORKER_CORE)))
     prepare_runtime(1)
     use_cluster(tf.distribute.cluster_resolver.TFConfigClusterResolver(), int(ps), int(workers))
     parameter_servers("whole")  # connects to the cluster: before any other op, or the runtime starts unconnected
@@ -89,9 +89,7 @@ def main(module_path: str, profile_name: str, out: str, mode: str, block: str, l
         if entry["record"] is not None:  # the cluster's size is part of every case's identity; checked again as any record is
             entry["record"] = make_record({**entry["record"], "device": label, "device_kind": kind(label), "ps": int(ps), "workers": int(workers)})
         print(f"{entry['case']} {entry['size']} {entry['dtype']}: {entry['error'] or 'verified'}", flush=True)
-    partial = Path(out + ".partial")
-    partial.write_text(json.dumps({"cases": entries}))
-    partial.replace(out)  # whole or absent: the parent reads it only after this process exited 0
+    atomic_write(out, json.dumps({"cases": entries}))  # whole or absent: the parent reads it only after this process exited 0
     return 0
 
 

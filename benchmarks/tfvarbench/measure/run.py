@@ -24,7 +24,7 @@ from .rounds import Slot, hand_over, loop_cost, measure, on_shallow_stack, run_p
 from .settings import thread_count
 from .setup import Setup, Unsupported, VerificationError
 from .timing import Plan, budget_of, calibrate, later_plan, passes, sync_cost, synced_clock, timed_once
-from .turns import agree, calibrated
+from .iterations import agree, calibrated
 
 __all__ = ["Outcome", "Spec", "passes", "run_batch", "run_case", "worker_case"]
 _BATCHES = itertools.count(1)  # the batches this process timed: cases of one batch were timed in the same passes

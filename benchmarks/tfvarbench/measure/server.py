@@ -12,6 +12,7 @@ import json
 import os
 import sys
 
+from ..processes import WORKER_CORE, parse_core
 from .settings import keep_to
 
 __all__ = ["main"]
@@ -20,8 +21,7 @@ __all__ = ["main"]
 def main() -> int:
     import tensorflow as tf
 
-    core = os.environ.get("TFVARBENCH_WORKER_CORE")
-    keep_to(int(core) if core else None)  # a pinned block gives each process of the cluster a core
+    keep_to(parse_core(os.environ.get(WORKER_CORE)))  # a pinned block gives each process of the cluster a core
     config = json.loads(os.environ["TF_CONFIG"])
     task = config["task"]
     server = tf.distribute.Server(

@@ -28,6 +28,8 @@ from typing import Any
 
 from collections.abc import Callable
 
+from ..processes import WORKER_CORE, parse_core
+from ..runs import atomic_write
 from .cases import PROFILES
 from .hardware import physical_devices, prepare_runtime
 from .setup import Setup, VerificationError
@@ -37,7 +39,7 @@ from .rounds import Slot, run_passes
 from .run import passes
 from .phases import Phases, shares
 from .timing import timed_once
-from .turns import agree
+from .iterations import agree
 from .worker_sync import WorkerSync
 
 
@@ -70,7 +72,7 @@ def main(
 
     # Configuring starts nothing; memory growth must be on before the strategy starts the runtime.
     # A pinned block gives each worker a core of its own; otherwise the worker may use every core.
-    core = int(os.environ["TFVARBENCH_WORKER_CORE"]) if os.environ.get("TFVARBENCH_WORKER_CORE") else None
+    core = parse_core(os.environ.get(WORKER_CORE))
     keep_to(core)
     prepare_runtime(1)
     if device is None:
@@ -99,7 +101,7 @@ def main(
         traceback.print_exc()
         # Out of step with the others: stop the group now (it fails at once when a worker exits,
         # naming this log's tail) instead of letting it wait out its timeout.
-        Path(out).write_text(json.dumps({"cases": results}))
+        atomic_write(out, json.dumps({"cases": results}))
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(1)  # not SystemExit: TensorFlow's shutdown could wait for the stalled peers
@@ -150,7 +152,7 @@ def main(
             fail(entry, error)
         results.append(entry)
         print(f"{entry['case']} {entry['size']} {entry['dtype']}: {'verified' if entry['error'] is None else entry['error']}", flush=True)
-    Path(out).write_text(json.dumps({"cases": results}))
+    atomic_write(out, json.dumps({"cases": results}))
     return 0
 
 

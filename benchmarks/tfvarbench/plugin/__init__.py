@@ -4,7 +4,6 @@ The top-level conftest.py only loads this package; each concern is one module be
 """
 pytest_plugins = [
     "tfvarbench.plugin.options",
-    "tfvarbench.plugin.settings",
     "tfvarbench.plugin.params",
     "tfvarbench.plugin.runner",
     "tfvarbench.plugin.fixtures",

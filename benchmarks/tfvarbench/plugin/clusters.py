@@ -28,7 +28,7 @@ def cluster_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
 
 def _run_cluster(request: pytest.FixtureRequest, results: dict, cluster: tuple[int, int], module: str) -> dict[str, Any]:
     from ..measure.cluster import ClusterGroup
-    from ..measure.workers import PortsUnavailable, WorkerFailed
+    from ..processes import ChildFailed, PortsUnavailable
 
     if cluster in results:
         return results[cluster]
@@ -49,7 +49,7 @@ def _run_cluster(request: pytest.FixtureRequest, results: dict, cluster: tuple[i
         results[cluster] = {"cases": {(e["case"], e["size"], e["dtype"]): e for e in outcome["cases"]}}
     except PortsUnavailable as error:
         results[cluster] = {"skip": f"parameter-server clusters need loopback ports: {error}"}
-    except WorkerFailed as error:
+    except ChildFailed as error:
         results[cluster] = {"failed": str(error)}
     return results[cluster]
 

@@ -30,7 +30,7 @@ def mark_used(benchmark: Any, how: str) -> None:
 @pytest.fixture
 def threads(request: pytest.FixtureRequest) -> int | None:
     """The thread count the case runs at; a run over several counts parametrises this (plugin.params)."""
-    from .settings import THREADS
+    from .state import THREADS
 
     counts = request.config.stash.get(THREADS, [None])
     return counts[0] if len(counts) == 1 else None
@@ -65,7 +65,8 @@ def measured_case(
 @pytest.fixture(scope="session")
 def worker_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Every multi-worker case, run once per session by --workers processes; keyed by (case, size, dtype)."""
-    from ..measure.workers import PortsUnavailable, WorkerFailed, WorkerGroup
+    from ..measure.workers import WorkerGroup
+    from ..processes import ChildFailed, PortsUnavailable
 
     config = request.config
     # The multi-worker family's own module, so the workers run its grid (float32 only), not the
@@ -83,7 +84,7 @@ def worker_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         per_worker = group.run()
     except PortsUnavailable as error:
         return {"skip": str(error)}
-    except WorkerFailed as error:
+    except ChildFailed as error:
         return {"failed": str(error)}
     finally:
         config.stash[WORKERS_S] = time.perf_counter() - started

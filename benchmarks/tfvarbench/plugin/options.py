@@ -1,8 +1,13 @@
-"""The suite's command-line options, and the session they configure: devices, profile, blocks, saving."""
+"""The suite's command-line options, and the session they configure: devices, profile, blocks, saving, and settings that steady a run.
+
+The settings (thread pools, a pinned core) are applied in every process of the run and recorded:
+`--threads 1,2` makes the thread count an axis, every case run once per count, each count in block
+processes of its own (a thread pool is sized before TensorFlow starts and cannot change after).
+pytest-benchmark's own options are bench_options.py's: what each means here is its own concern.
+"""
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,7 +17,8 @@ from ..measure.devices import DeviceError, select
 from ..measure.limits import count_problem
 from ..measure.cases import PROFILES
 from .bench_options import budget, check
-from .state import BLOCKS, CHILD_BLOCK, PRESENT, PROFILE, RESULTS, SAVE_TAG, SELECTED, runs_benchmarks
+from ..runs import writable_problem
+from .state import BLOCKS, CHILD_BLOCK, CHILD_THREADS, PRESENT, PROFILE, RESULTS, SAVE_TAG, SELECTED, SETTINGS, THREADS, runs_benchmarks
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +51,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="time the cases in N blocks, each a fresh process, so a comparison sees how much a case varies from"
         " process to process (default: the profile's, 3 quick, 5 full; 1 under --benchmark-disable)",
     )
+    group.addoption(
+        "--block-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop a block's process that runs longer than this, and save nothing (default: no bound)",
+    )
     # Set by the parent for each block's process (tfvarbench.measure.blocks); not for users.
     group.addoption("--tfvarbench-block", type=int, default=None, help=argparse.SUPPRESS)
     group.addoption("--tfvarbench-out", default=None, help=argparse.SUPPRESS)
@@ -61,12 +74,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="where benchmark runs are saved and their tables written (default: results/ in the repo)",
     )
+    group.addoption(
+        "--threads",
+        default=None,
+        metavar="N[,N...]",
+        help="TensorFlow's intra- and inter-op thread pools; a list (1,2) runs every case at each count,"
+        " in processes of their own (default: TensorFlow's, one per core)",
+    )
+    group.addoption("--tfvarbench-threads", type=int, default=None, help=argparse.SUPPRESS)  # a block's own count
+    group.addoption(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="keep each block's process on one core, so the scheduler cannot move it mid-round (default: off)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     if config.option.help:
         return
+    _session(config)
+    _steady(config)
+
+
+def _session(config: pytest.Config) -> None:
+    """The devices, profile and blocks of the run, and where it is saved."""
     logical_cpus = config.getoption("logical_cpus")
     problem = count_problem(logical_cpus, config.getoption("workers"))
     if problem:  # before TensorFlow loads: building a thousand devices takes minutes
@@ -92,6 +125,9 @@ def pytest_configure(config: pytest.Config) -> None:
     blocks = config.getoption("blocks")
     if blocks is not None and blocks < 1:
         raise pytest.UsageError(f"--blocks {blocks}: must be at least 1")
+    timeout = config.getoption("block_timeout")
+    if timeout is not None and not timeout > 0:
+        raise pytest.UsageError(f"--block-timeout {timeout:g}: must be a positive number of seconds")
     if blocks is None:  # a correctness run (--benchmark-disable) needs each case once
         blocks = 1 if config.getoption("benchmark_disable") else profile.blocks
     config.stash[BLOCKS] = blocks
@@ -138,17 +174,54 @@ def pytest_configure(config: pytest.Config) -> None:
     if storage.startswith("file://") and Path(storage[len("file://"):]).resolve() != results:
         folders["--benchmark-storage"] = Path(storage[len("file://"):]).resolve()
     for flag, folder in folders.items():
-        problem = unwritable(folder)
+        problem = "is a file, not a folder" if folder.is_file() else writable_problem(folder)
         if problem:
             raise pytest.UsageError(f"{flag} {folder}: cannot save the run there: {problem}")
 
 
-def unwritable(folder: Path) -> str | None:
-    """Why no file can be written in `folder` (made if missing), or None when one can."""
+def thread_counts(spec: str | None) -> list[int | None]:
+    """The counts `--threads` names, in order, without repeats; raises pytest.UsageError naming the bad one."""
+    if spec is None:
+        return [None]
+    counts: list[int | None] = []
+    for part in spec.split(","):
+        try:
+            count = int(part)
+        except ValueError:
+            raise pytest.UsageError(f"--threads {spec}: {part.strip()!r} is not a whole number") from None
+        if count < 1:
+            raise pytest.UsageError(f"--threads {part.strip()}: must be at least 1")
+        if count not in counts:
+            counts.append(count)
+    return counts
+
+
+def _steady(config: pytest.Config) -> None:
+    """--threads and --pin, applied in every process of the run (and taking turns in a block of `tfvarbench ab`) and recorded."""
+    counts = thread_counts(config.getoption("threads"))
+    config.stash[THREADS] = counts
+    own = config.getoption("tfvarbench_threads")
+    if own is not None:
+        config.stash[CHILD_THREADS] = own
+    # A process of several counts times nothing itself (its blocks do): it sizes no pool.
+    threads = own if own is not None else counts[0] if len(counts) == 1 else None
+    from ..measure.settings import apply
+    from ..measure.turns import begin
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tfvarbench-probe-"):
-            pass
-    except OSError as error:
-        return error.strerror or str(error)
-    return None
+        turns = begin()  # a block of `tfvarbench ab` waits here for its first turn, before TensorFlow starts
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    settings = apply(threads, config.getoption("pin"))
+    if turns is not None:  # its rounds pair with the other side's block's, round by round (analysis/pairs.py)
+        settings["turns"] = True
+        # Which of the pair went first, and which pair (`compare` pairs the blocks again by it): not settings two runs must share.
+        settings.update(turn=turns.lead, pair=turns.shared.stem if turns.shared else None)
+    if len(counts) > 1:
+        settings["threads"] = counts  # the run's counts, so two runs over the same list compare
+    config.stash[SETTINGS] = settings
+
+
+def settings_of(config: pytest.Config) -> dict:
+    """The settings in force in this process, for the run's machine info."""
+    return config.stash.get(SETTINGS, {})

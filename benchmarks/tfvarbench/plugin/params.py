@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .settings import CHILD_THREADS, THREADS
-from .state import BLOCKS, CHILD_BLOCK, NOT_RUN, PRESENT, PROFILE, SELECTED, block_of, threads_of
+from .state import BLOCKS, CHILD_BLOCK, CHILD_THREADS, NOT_RUN, PRESENT, PROFILE, SELECTED, THREADS, block_of, threads_of
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

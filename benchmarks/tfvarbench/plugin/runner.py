@@ -13,9 +13,8 @@ import pytest
 
 from ..measure.blocks import BlockFailed, ReportWriter, block_name, merge_saved, run_blocks, write_json
 from ..measure.progress import Estimate, ProgressLine
-from .settings import THREADS
 from .spent import block_spans
-from .state import BLOCKS, CHILD_BLOCK, PROGRESS, benchmark_session, block_of, threads_of
+from .state import BLOCKS, CHILD_BLOCK, PROGRESS, THREADS, benchmark_session, block_of, threads_of
 
 __all__ = ["start_child"]
 
@@ -108,7 +107,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     progress = _progress(session, sorted({block for block, _ in blocks}), config.stash[BLOCKS])
     with tempfile.TemporaryDirectory(prefix="tfvarbench-blocks-") as folder:
         try:
-            saved = run_blocks(session, blocks, config.stash[BLOCKS], Path(folder), write, progress)
+            saved = run_blocks(session, blocks, config.stash[BLOCKS], Path(folder), write, progress, config.getoption("block_timeout"))
         except BlockFailed as error:  # a run missing a block would be half a run: save nothing
             write(f"nothing saved: {error}", red=True)
             session.testsfailed += 1

@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 import pytest
 
+from ..runs import atomic_write
 from .state import CHILD_BLOCK, WORKERS_S
 
 __all__ = ["BLOCK_TIMES", "block_span", "block_spans", "time_file"]
@@ -88,4 +89,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     block, folder = config.stash.get(CHILD_BLOCK, None), config.getoption("tfvarbench_out", None)
     if block is None or not folder:
         return
-    time_file(Path(folder), block).write_text(json.dumps(block_span(config, block, until=time.time())), encoding="utf-8")
+    atomic_write(time_file(Path(folder), block), json.dumps(block_span(config, block, until=time.time())))

@@ -48,3 +48,6 @@ def runs_benchmarks(config: pytest.Config) -> bool:
         if target == bench_dir or bench_dir in target.parents:
             return True
     return False
+SETTINGS = pytest.StashKey[dict]()
+THREADS = pytest.StashKey[list]()  # the thread counts of the run: [None] for TensorFlow's default
+CHILD_THREADS = pytest.StashKey[int]()  # set in a block's process of a run over several thread counts

@@ -17,7 +17,7 @@ HEADING = "tfvarbench: what to use on this machine"
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     from ..measure.machine import collect
 
-    from .settings import settings_of
+    from .options import settings_of
 
     machine_info["tfvarbench"] = collect(config.stash[SELECTED], config.getoption("logical_cpus"), config.getoption("profile"))
     machine_info["tfvarbench"]["settings"] = settings_of(config)

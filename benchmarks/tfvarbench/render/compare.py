@@ -46,7 +46,8 @@ def _moved(comparison: Comparison) -> str:
 def _summary(comparison: Comparison) -> str:
     counts = ", ".join(f"{sum(row.verdict == verdict for row in comparison.rows)} {verdict}" for verdict in VERDICTS)
     median = statistics.median(row.detectable for row in comparison.rows)
-    how = "runs compared in pairs (they ran alternately)" if comparison.paired else "runs compared side against side"
+    how = ("runs compared in pairs, round by round (their blocks took turns)" if comparison.took_turns
+           else "runs compared in pairs (they ran alternately)" if comparison.paired else "runs compared side against side")
     return f"{counts}; {100 * comparison.detecting(0.10):.0f}% of cases can detect a 10% change (median detectable change {100 * median:.1f}%); {how}"
 
 

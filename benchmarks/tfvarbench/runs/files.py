@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .load import RunError
 
-__all__ = ["MARKER", "atomic_write", "folder_problem", "held_signals", "write_folder"]
+__all__ = ["MARKER", "atomic_write", "folder_problem", "held_signals", "writable_problem", "write_folder"]
 
 # The marker a folder of tfvarbench's own holds; the name is the one earlier reports used.
 MARKER = ".tfvarbench-report"
@@ -39,20 +39,47 @@ def held_signals() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def atomic_write(target: str | os.PathLike[str], text: str) -> None:
-    """Write `text` to `target` (or where its symlink points) through a temporary file and a rename."""
+def writable_problem(path: Path) -> str | None:
+    """Why nothing can be made at `path` (resolved), or None when it can: tried, not guessed from mode bits.
+
+    Root ignores mode bits, so only a real attempt tells: a temporary file in the nearest folder that exists.
+    """
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, so nothing can be made under it" if existing != path else None
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".tfvarbench-probe-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        return f"cannot write in {existing}: {error.strerror or error}"
+    return None
+
+
+def atomic_write(target: str | os.PathLike[str], content: str | bytes) -> None:
+    """Write `content` (text as UTF-8, or bytes) to `target` (or where its symlink points) through a temporary file and a rename.
+
+    The one way tfvarbench writes a file a reader may open at any moment: a saved run, a block's
+    results, a comparison, a shared file of iterations. A reader sees the old file or the new one,
+    never half of one; a full disk or Ctrl-C leaves the old one and no temporary file.
+    """
     target = Path(target).resolve()
     made = _make_parents(target.parent)
     temporary = None
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         with held_signals():
             handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.chmod(temporary, 0o644)  # mkstemp made it private; an output is for reading
         with held_signals():
             os.replace(temporary, target)
             temporary = made = None
+    except OSError as error:  # a full or read-only disk: named by the file the user asked for, not the temporary one
+        raise OSError(error.errno, error.strerror, str(target)) from None
     finally:
         with held_signals():
             if temporary is not None:
@@ -120,10 +147,13 @@ def write_folder(target: str | os.PathLike[str], files: Mapping[str, str | bytes
     if problem:
         raise RunError(f"{target}: {problem}")
     marker = json.dumps({"kind": kind, "written_by": f"tfvarbench {kind}", "files": sorted(files)}, indent=1) + "\n"
-    if target.is_dir():
-        _write_into(target, files, marker)
-    else:
-        _write_new(target, files, marker)
+    try:
+        if target.is_dir():
+            _write_into(target, files, marker)
+        else:
+            _write_new(target, files, marker)
+    except OSError as error:  # a full or read-only disk: named by the folder the user asked for, not a staging file
+        raise OSError(error.errno, error.strerror, str(target)) from None
     return target
 
 

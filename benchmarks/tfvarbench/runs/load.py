@@ -5,9 +5,10 @@ rebuilt offline, and a run from another machine is just another file.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from .pool import merge_blocks
 from .record import SavedCase
 from .schema import SAVED_RUN, problem
 
-__all__ = ["Run", "RunError", "flatten", "load_run", "load_runs"]
+__all__ = ["Run", "RunError", "flatten", "load_run", "load_runs", "same_run"]
 
 
 class RunError(ValueError):
@@ -36,6 +37,7 @@ class Run:
     machine: dict[str, Any]
     commit: dict[str, Any]
     cases: list[SavedCase] = field(repr=False)
+    digest: str = field(default="", repr=False)  # of the file's text: a copy of a run is the same run
 
     def describe(self, device: str) -> str:
         """The device's description from the run's machine info ('' when it has none)."""
@@ -67,7 +69,8 @@ def flatten(bench: dict[str, Any]) -> SavedCase:
     return flat  # type: ignore[return-value]
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path) -> tuple[Any, str]:
+    """The file's JSON and a digest of its text."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -77,7 +80,7 @@ def _read(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as error:
         raise RunError(f"{path}: cannot be read ({error.__class__.__name__})") from None
     try:
-        return json.loads(text)
+        return json.loads(text), hashlib.sha256(text.encode("utf-8")).hexdigest()
     except json.JSONDecodeError as error:
         raise RunError(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
     except RecursionError:
@@ -87,7 +90,7 @@ def _read(path: Path) -> Any:
 def load_run(path: str | os.PathLike[str]) -> Run:
     """Read and validate one saved run; raise RunError naming the file, the case and the field at fault."""
     path = Path(path)
-    data = _read(path)
+    data, digest = _read(path)
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list) or "machine_info" not in data:
         raise RunError(f"{path}: JSON but not a saved pytest-benchmark run (no 'benchmarks' list and 'machine_info')")
     if not data["benchmarks"]:
@@ -106,6 +109,7 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         machine=machine,
         commit=data.get("commit_info") or {},
         cases=cases,
+        digest=digest,
     )
 
 
@@ -121,9 +125,26 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
             yield path
 
 
-def load_runs(paths: Iterable[str | os.PathLike[str]]) -> list[Run]:
-    """Load runs from files or directories of files; the first bad file stops everything."""
-    runs = [load_run(path) for path in _expand(paths)]
+def load_runs(paths: Iterable[str | os.PathLike[str]], note: Callable[[str], None] | None = None) -> list[Run]:
+    """Load runs from files or directories of files; the first bad file stops everything.
+
+    A run given twice (the same file, or a copy of it) counts once,
+    and `note` is told of each repeat left out.
+    """
+    runs: list[Run] = []
+    for path in _expand(paths):
+        run = load_run(path)
+        earlier = next((kept for kept in runs if same_run(kept, run)), None)
+        if earlier is None:
+            runs.append(run)
+        elif note is not None:
+            again = "given twice" if earlier.path.resolve() == run.path.resolve() else f"the same run as {earlier.path}"
+            note(f"{run.path}: {again}; counted once")
     if not runs:
         raise RunError("no saved runs given")
     return runs
+
+
+def same_run(one: Run, other: Run) -> bool:
+    """Whether two loaded runs are one run: the same file, or a copy of it."""
+    return one.path.resolve() == other.path.resolve() or (bool(one.digest) and one.digest == other.digest)
