@@ -134,3 +134,18 @@ class _Once:
 def once():
     """A factory of disabled-benchmark stand-ins, for running a case once through the harness."""
     return _Once
+
+
+class ManualClock:
+    """A clock that moves only when a test moves it (`clock.now += 2.0`)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()

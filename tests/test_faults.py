@@ -61,6 +61,18 @@ def test_a_block_killed_while_timing_saves_nothing_and_says_which(tmp_path: Path
     assert not list(tmp_path.glob("results/**/*.json")), "a run missing a block is not saved"
 
 
+def test_a_block_that_hangs_past_its_bound_is_stopped_and_named_and_nothing_is_saved(run_pytest, plugins_env, tmp_path: Path) -> None:
+    result = run_pytest("benchmarks/bench_assign.py", "-k", "assign_add_no_read and scalar", "--devices", "CPU:0",
+                        "--blocks", "2", "--block-timeout", "90", "--results", str(tmp_path / "results"),
+                        env=plugins_env("breakcase", TFVARBENCH_HANG_BLOCK="2"))
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-3000:]
+    assert "tfvarbench: nothing saved: block 2 still running after 90 s (--block-timeout), stopped; its log ends:" in out, out[-3000:]
+    assert "hanging" in out  # the tail of that block's own log
+    assert not list(tmp_path.glob("results/**/*.json")), "a run missing a block is not saved"
+    assert [p for p in psutil.process_iter(["cmdline"]) if "--tfvarbench-block 2" in " ".join(p.info["cmdline"] or [])] == []
+
+
 @pytest.mark.parametrize("blocks", ["2", "1"])
 def test_a_results_folder_that_cannot_be_written_is_one_line_before_anything_runs(run_pytest, tmp_path: Path, blocks: str) -> None:
     # A folder under a regular file: mkdir fails even for root, which a read-only mode would not stop.
@@ -69,7 +81,7 @@ def test_a_results_folder_that_cannot_be_written_is_one_line_before_anything_run
     result = run_pytest("benchmarks/bench_assign.py", "-k", "assign_add_no_read and scalar", "--blocks", blocks, "--results", str(results))
     assert result.returncode == 4
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    assert lines == [f"ERROR: --results {results}: cannot save the run there: Not a directory"]
+    assert lines == [f"ERROR: --results {results}: cannot save the run there: {tmp_path / 'file.txt'} is a file, so nothing can be made under it"]
     assert [path.name for path in tmp_path.iterdir()] == ["file.txt"], "nothing half-written"
 
 

@@ -89,35 +89,42 @@ def test_the_page_opens_offline_with_the_summary_first_and_every_plot_drawn(page
     assert 'class="num"' in comparison
 
 
+def _clicked(page: Path, tmp_path: Path, section: str, header: str) -> str:
+    """The first table of `section` as the browser shows it after its `header` (JavaScript, with `t` the table) was clicked."""
+    clicked = page.parent / f"clicked-{section}.html"
+    script = (f"<script>window.addEventListener('load',function(){{var t=document.querySelector('#{section} table');"
+              f"{header}.click();}});</script>")
+    clicked.write_text(page.read_text().replace("</body>", script + "</body>"))
+    return rendered(clicked, tmp_path).split(f'<section id="{section}">')[1].split("</table>")[0]
+
+
+def _body_rows(table: str) -> list[str]:
+    return re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+
+
+def _seconds(cell: str) -> float:
+    """A time as a table shows it ("4.61 µs") in seconds."""
+    number, unit = cell.split()[:2]
+    return float(number) * {"ns": 1e-9, "µs": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
+
+
 @pytest.mark.slow  # a browser: end to end
 def test_a_table_sorts_by_time_with_its_unit(page: Path, tmp_path: Path) -> None:
     """Click the "median" header of the fastest table: rows come out in time order, ms after µs."""
-    sorted_page = page.parent / "sorted.html"
-    click = ("<script>window.addEventListener('load',function(){var t=document.querySelector('#fastest table');"
-             "var h=Array.prototype.find.call(t.tHead.rows[0].cells,function(c){return c.textContent==='median'});h.click();});</script>")
-    sorted_page.write_text(page.read_text().replace("</body>", click + "</body>"))
-    table = rendered(sorted_page, tmp_path).split('<section id="fastest">')[1].split("</table>")[0]
-    headers = re.findall(r"<th[^>]*>([^<]*)</th>", table)
-    column = headers.index("median")
-    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
-    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row)[column] for row in rows]
-    scale = {"ns": 1e-9, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
-    values = [float(cell.split()[0]) * scale[cell.split()[1]] for cell in cells]
+    header = "Array.prototype.find.call(t.tHead.rows[0].cells,function(c){return c.textContent==='median'})"
+    table = _clicked(page, tmp_path, "fastest", header)
+    column = re.findall(r"<th[^>]*>([^<]*)</th>", table).index("median")
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row)[column] for row in _body_rows(table)]
+    values = [_seconds(cell) for cell in cells]
     assert len(values) > 10 and values == sorted(values)
 
 
 @pytest.mark.slow  # a browser: end to end
 def test_the_summary_tables_sort_by_time_with_its_unit(page: Path, tmp_path: Path) -> None:
     """Click a size column of the first job's table: its ways come out fastest first."""
-    sorted_page = page.parent / "sorted-summary.html"
-    click = ("<script>window.addEventListener('load',function(){var t=document.querySelector('#summary table');"
-             "t.tHead.rows[0].cells[3].click();});</script>")
-    sorted_page.write_text(page.read_text().replace("</body>", click + "</body>"))
-    table = rendered(sorted_page, tmp_path).split('<section id="summary">')[1].split("</table>")[0]
-    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
-    cells = [re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row)[3]) for row in rows]
-    scale = {"ns": 1e-9, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
-    values = [float(cell.split()[0]) * scale[cell.split()[1]] for cell in cells if cell != "–"]
+    table = _clicked(page, tmp_path, "summary", "t.tHead.rows[0].cells[3]")
+    cells = [re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row)[3]) for row in _body_rows(table)]
+    values = [_seconds(cell) for cell in cells if cell != "–"]
     assert len(values) >= 3 and values == sorted(values) and "fastest" in cells[0]
 
 

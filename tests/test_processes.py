@@ -105,7 +105,7 @@ def test_a_child_that_cannot_start_for_want_of_processes_leaves_nothing_open(tmp
         raise BlockingIOError(11, "Resource temporarily unavailable")  # fork's EAGAIN: no processes left
 
     before = _open_descriptors()
-    monkeypatch.setattr(subprocess, "Popen", no_more)
+    monkeypatch.setattr(subprocess, "Popen", no_more)  # as processes.children sees it
     with pytest.raises(ChildFailed, match=r"^worker 0 could not start \(.*\): Resource temporarily unavailable$"):
         start("worker 0", [sys.executable, "-c", "pass"], tmp_path / "worker.log")
     assert _open_descriptors() == before
@@ -187,7 +187,21 @@ def test_a_log_tail_leaves_out_grpc_chatter_and_says_when_there_is_no_log(tmp_pa
 
 
 def test_nothing_outside_this_module_starts_or_signals_a_process() -> None:
-    harness = Path(processes.__file__).parent
-    found = [f"{path.relative_to(harness)}: {word}" for path in harness.rglob("*.py") if path.name != "processes.py"
+    package = Path(processes.__file__).parent
+    found = [f"{path.relative_to(package.parent)}: {word}" for path in package.parent.rglob("*.py") if package not in path.parents
              for word in ("Popen", "killpg", "send_signal") if word in path.read_text()]
     assert found == []
+
+
+def test_a_child_started_into_a_list_is_in_it_before_ctrl_c_can_land(tmp_path: Path) -> None:
+    running: list[processes.Child] = []
+    child = start("block 1", [sys.executable, "-c", "import time; time.sleep(600)"], tmp_path / "b.log", into=running)
+    assert running == [child]
+    child.stop(grace=0)
+    reached = False
+    with pytest.raises(KeyboardInterrupt):  # delivered once the block is done
+        with processes.held_signals():  # Ctrl-C and SIGTERM wait until then
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+            reached = True
+    assert reached

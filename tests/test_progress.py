@@ -7,16 +7,8 @@ from pathlib import Path
 from tfvarbench.measure.progress import Estimate, Follower, ProgressLine, duration
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
 
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_time_left_in_the_first_block_comes_from_its_calibrations() -> None:
-    clock = Clock()
+def test_time_left_in_the_first_block_comes_from_its_calibrations(clock) -> None:
     estimate = Estimate({1: 4, 2: 4}, clock)
     estimate.start(1)
     assert estimate.left_s() is None and estimate.line().endswith("estimating the time left")
@@ -31,8 +23,7 @@ def test_time_left_in_the_first_block_comes_from_its_calibrations() -> None:
     assert estimate.left_s() == 12.0 + 27.0
 
 
-def test_time_left_after_a_block_comes_from_the_blocks_already_run() -> None:
-    clock = Clock()
+def test_time_left_after_a_block_comes_from_the_blocks_already_run(clock) -> None:
     estimate = Estimate({1: 2, 2: 2, 3: 2}, clock)
     estimate.start(1)
     clock.now += 60.0
@@ -61,8 +52,8 @@ def test_a_terminal_line_is_rewritten_in_place_and_ended_once() -> None:
     assert written[2:] == ["\n"]
 
 
-def test_plain_lines_carry_no_control_characters_and_come_every_few_seconds() -> None:
-    clock, written = Clock(), []
+def test_plain_lines_carry_no_control_characters_and_come_every_few_seconds(clock) -> None:
+    written: list[str] = []
     line = ProgressLine(written.append, terminal=False, clock=clock, every_s=10.0)
     for step in range(25):
         line.show(f"step {step}")
@@ -88,8 +79,7 @@ def test_the_follower_reads_whole_lines_only(tmp_path: Path) -> None:
     assert (estimate.ready, estimate.done) == (1, 1)
 
 
-def test_a_run_of_some_blocks_names_them_as_the_run_does() -> None:
-    clock = Clock()
+def test_a_run_of_some_blocks_names_them_as_the_run_does(clock) -> None:
     estimate = Estimate({2: 3}, clock, total=3)  # only block 2 of 3 selected
     estimate.start(2)
     assert estimate.line() == "block 2 of 3: 0 of 3 cases done, estimating the time left"

@@ -11,16 +11,8 @@ from tfvarbench.render.spent import block_rows, phase_rows, sections
 from tfvarbench.runs import RunError, load_run, pool
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
 
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_phases_add_up_every_span_spent_in_them_even_one_that_raised() -> None:
-    clock = Clock()
+def test_phases_add_up_every_span_spent_in_them_even_one_that_raised(clock) -> None:
     phases = Phases(clock)
     with phases.phase("build"):
         clock.now += 2.0

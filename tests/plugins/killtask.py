@@ -21,7 +21,7 @@ def _kill_when_timing(group, task: tuple[str, int]) -> None:
     while time.monotonic() < deadline:
         if coordinator_log.exists() and "timing" in coordinator_log.read_text(errors="replace"):
             time.sleep(0.5)  # inside the passes: every case is mid-flight
-            os.killpg(group.processes[group.tasks.index(task)].pid, signal.SIGKILL)
+            os.killpg(group.group.children[group.tasks.index(task)].pid, signal.SIGKILL)
             return
         time.sleep(0.1)
 

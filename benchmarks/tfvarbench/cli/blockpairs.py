@@ -77,8 +77,8 @@ def _start(side: Side, pytest_args: tuple[str, ...], out: Path, index: int, core
     args = [*pytest_args] if any(arg in ("--pin", "--no-pin") for arg in pytest_args) else [*pytest_args, "--pin"]
     env = side.environment() | ({TURNS: turns.encode()} if turns else {})
     try:  # --pin then keeps the block on the core it starts on
-        running.append(start(f"{side.name} block {index}", side.command(args, saved), log, env=env, cwd=side.folder, core=core,
-                             pass_fds=(turns.wait, turns.hand) if turns else ()))
+        start(f"{side.name} block {index}", side.command(args, saved), log, env=env, cwd=side.folder, core=core,
+              pass_fds=(turns.wait, turns.hand) if turns else (), into=running)
     except ChildFailed as error:
         raise BadInput(str(error)) from None
     return saved

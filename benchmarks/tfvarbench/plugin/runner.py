@@ -14,7 +14,7 @@ import pytest
 from ..measure.blocks import BlockFailed, ReportWriter, block_name, merge_saved, run_blocks, write_json
 from ..measure.progress import Estimate, ProgressLine
 from .spent import block_spans
-from .state import BLOCKS, CHILD_BLOCK, PROGRESS, THREADS, benchmark_session, block_of, threads_of
+from .state import BLOCKS, CHILD_BLOCK, PROGRESS, SAVE_FAILED, THREADS, benchmark_session, block_of, threads_of
 
 __all__ = ["start_child"]
 
@@ -98,6 +98,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     config = session.config
     blocks = _blocks_to_run(session)
     if not blocks:
+        _saving_whole(config)  # this process times the cases: pytest-benchmark saves them, whole or not at all
         return None
     bench_session = benchmark_session(config)
     save, json_out = bench_session.save or bench_session.autosave, bench_session.json
@@ -129,6 +130,26 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         write(f"run not saved: cannot write {error.filename or 'the run'}: {error.strerror or error}", red=True)
         session.testsfailed += 1
     return True
+
+
+def _saving_whole(config: pytest.Config) -> None:
+    """pytest-benchmark writes its --benchmark-json and its saved run by opening the file and writing into it, so a full
+    disk leaves half a run there (an `ab` block's would then be read as damaged). Both go through a temporary file and a
+    rename instead; a write that fails is one line at the end of the run (plugin/summary.py), not a traceback."""
+    from pytest_benchmark.utils import safe_dumps
+
+    bench = benchmark_session(config)
+
+    def guarded(write: Any) -> Any:
+        def guarded_write(output: dict[str, Any], *args: Any) -> None:
+            try:
+                write(json.loads(safe_dumps(output)), *args)  # its values as pytest-benchmark writes them (a date as text)
+            except OSError as error:
+                config.stash[SAVE_FAILED] = f"run not saved: cannot write {error.filename or 'the run'}: {error.strerror or error}"
+        return guarded_write
+
+    bench.save_json = guarded(lambda output: write_json(bench.json, output))
+    bench.storage.save = guarded(lambda output, tag: _save(bench.storage, output, tag))
 
 
 def _save(storage: Any, run: dict[str, Any], tag: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from .params import not_run
-from .state import GUARD_LOG, PRESENT, REPORT, RESULTS, SAVE_TAG, SELECTED, benchmark_session
+from .state import GUARD_LOG, PRESENT, REPORT, RESULTS, SAVE_FAILED, SAVE_TAG, SELECTED, benchmark_session
 
 # The end of a run is read on a terminal: every tfvarbench line, its separator included, fits in this many.
 SUMMARY_LINES = 12
@@ -27,6 +27,10 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """After pytest-benchmark saved the run, write its report from the saved file."""
     config = session.config
+    if SAVE_FAILED in config.stash:
+        config.stash[REPORT] = [config.stash[SAVE_FAILED]]
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED if session.exitstatus == pytest.ExitCode.OK else session.exitstatus
+        return
     tag = config.stash.get(SAVE_TAG, None)
     if tag is None:
         return
@@ -43,7 +47,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.stash[REPORT] = [f"no tables written: {error}"]
         return
     out = config.stash[RESULTS] / "reports" / run.run_id
-    report = write_report([run], out)  # the same code as `tfvarbench report`, from the saved file
+    try:
+        report = write_report([run], out)  # the same code as `tfvarbench report`, from the saved file
+    except OSError as error:  # the disk filled or turned read-only after the run was saved: the run stays, whole
+        config.stash[REPORT] = [f"saved run: {saved[-1]}", f"report not written: {error.filename or out}: {error.strerror or error}"
+                                f" (`tfvarbench report {saved[-1]} --out DIR` writes it elsewhere)"]
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED if session.exitstatus == pytest.ExitCode.OK else session.exitstatus
+        return
     room = SUMMARY_LINES - 1 - len(gpu_note(config)) - len(not_run(config))  # the separator, the GPU note and what was not run come first
     config.stash[REPORT] = closing_lines(report, saved[-1], out, room)
 

@@ -4,7 +4,7 @@ Nothing here imports TensorFlow or the measurement package: a saved run is read 
 """
 from __future__ import annotations
 
-from .files import MARKER, atomic_write, folder_problem, held_signals, writable_problem, write_folder
+from .files import MARKER, atomic_write, folder_problem, writable_problem, write_folder
 from .labels import devices_of, labelled_cases
 from .load import Run, RunError, flatten, load_run, load_runs, same_run
 from .pool import merge_blocks, pool, pooled_stats
@@ -12,6 +12,6 @@ from .record import IDENTITY, SIZES, CaseIdentity, CaseRecord, SavedCase, case_k
 
 __all__ = [
     "IDENTITY", "MARKER", "SIZES", "CaseIdentity", "CaseRecord", "Run", "RunError", "SavedCase", "atomic_write",
-    "case_key", "case_name", "devices_of", "flatten", "folder_problem", "held_signals", "identity_of", "labelled_cases", "load_run", "load_runs",
+    "case_key", "case_name", "devices_of", "flatten", "folder_problem", "identity_of", "labelled_cases", "load_run", "load_runs",
     "make_record", "merge_blocks", "pool", "pooled_stats", "same_run", "variant_label", "writable_problem", "write_folder",
 ]

@@ -10,33 +10,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ..processes import held_signals
 from .load import RunError
 
-__all__ = ["MARKER", "atomic_write", "folder_problem", "held_signals", "writable_problem", "write_folder"]
+__all__ = ["MARKER", "atomic_write", "folder_problem", "writable_problem", "write_folder"]
 
 # The marker a folder of tfvarbench's own holds; the name is the one earlier reports used.
 MARKER = ".tfvarbench-report"
 _STAGING = ".tfvarbench-staging-"
-
-
-@contextmanager
-def held_signals() -> Iterator[None]:
-    """Ctrl-C (and SIGTERM) wait until the block is done: a commit or a clean-up is never cut in half."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: nothing to hold with
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def writable_problem(path: Path) -> str | None:

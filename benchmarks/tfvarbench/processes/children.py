@@ -1,30 +1,18 @@
-"""Child processes: start one, watch it, stop it and say how it ended. The one place that does.
-
-Every figure tfvarbench saves comes from a child process: a block of a run, a multi-worker worker,
-a parameter-server task, a block of an `ab` pair. Each is started here in a session of its own (so
-stopping it stops whatever it started too), with its output in a log file, and stopped here: a
-block as Ctrl-C would stop it (SIGINT to its group, so its finalizers stop its own workers; SIGKILL
-if it lingers), a worker or a server at once (SIGKILL: it holds nothing to save). pyperf has one
-spawner and one `popen_killer` for the same reasons.
-
-The parent and its children share a wire of environment variables (`TURNS`, `ITERATIONS`,
-`WORKER_CORE`), each written and read here; a value that does not parse is one line naming it.
-Imports nothing of tfvarbench and no TensorFlow: every layer may use it.
-"""
+"""Start a child, watch it, stop it and say how it ended; a group of children that stand or fall together."""
 from __future__ import annotations
 
 import atexit
 import os
 import signal
-import socket
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ITERATIONS", "STOP_GRACE_S", "TURNS", "WORKER_CORE", "Child", "ChildFailed", "Group", "PortsUnavailable", "TurnEnds",
-           "WireError", "encode_core", "exit_words", "free_ports", "log_tail", "parse_core", "start"]
+__all__ = ["STOP_GRACE_S", "Child", "ChildFailed", "Group", "exit_words", "held_signals", "log_tail", "start"]
 
 # How long a block may take to stop after being interrupted (it stops its worker groups) before it is killed.
 STOP_GRACE_S = 30.0
@@ -34,8 +22,26 @@ class ChildFailed(RuntimeError):
     """A child could not start, died, failed or hung; the message names it and carries its log's tail."""
 
 
-class PortsUnavailable(OSError):
-    """No loopback port could be bound, so no cluster can be wired here."""
+@contextmanager
+def held_signals() -> Iterator[None]:
+    """Ctrl-C (and SIGTERM) wait until the block is done: a commit, a clean-up or a child's start is never cut in half.
+
+    The signals are caught and delivered again at the end, not masked: a mask holds only this thread
+    (TensorFlow's threads would take the signal) and a child started in the block would inherit it
+    and never see Ctrl-C. Python runs signal handlers in the main thread only, so elsewhere nothing is held.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {held: signal.signal(held, lambda signum, frame: caught.append(signum)) for held in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for held, handler in previous.items():
+            signal.signal(held, signal.SIG_DFL if handler is None else handler)  # None: a handler set outside Python
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)
 
 
 def exit_words(code: int) -> str:
@@ -56,22 +62,6 @@ def log_tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
     kept = [line for line in text if "I0000" not in line and line.strip()]
     return "\n".join(kept[-lines:]) or "(empty log)"
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports on 127.0.0.1 that were free a moment ago (held together, so they differ)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            handle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sockets.append(handle)  # before bind, so a socket that fails to bind is closed too
-            handle.bind(("127.0.0.1", 0))
-        return [handle.getsockname()[1] for handle in sockets]
-    except OSError as error:
-        raise PortsUnavailable(f"cannot bind a port on 127.0.0.1 ({error})") from None
-    finally:
-        for handle in sockets:
-            handle.close()
 
 
 @dataclass
@@ -125,13 +115,14 @@ class Child:
 
 def start(
     name: str, command: Sequence[str], log: Path, *, env: Mapping[str, str] | None = None, cwd: Path | str | None = None,
-    core: int | None = None, pass_fds: Sequence[int] = (),
+    core: int | None = None, pass_fds: Sequence[int] = (), into: list[Child] | None = None,
 ) -> Child:
     """Start `command` in a session of its own, its output (and errors) in `log`, on `core` when one is given.
 
     The log is the child's: this process closes its own handle at once, whether the child started
     or not. A child that cannot start (no such interpreter, no processes or files left) raises
-    ChildFailed naming it and leaves nothing open behind.
+    ChildFailed naming it and leaves nothing open behind. A started child is appended to `into`
+    with Ctrl-C held, so an interrupt cannot land between the two and leave a child no one stops.
     """
     pin = (lambda: os.sched_setaffinity(0, {core})) if core is not None else None
     try:
@@ -139,14 +130,17 @@ def start(
     except OSError as error:
         raise ChildFailed(f"{name} could not start: its log {log}: {error.strerror or error}") from None
     try:
-        with out:
+        with out, held_signals():
             process = subprocess.Popen(list(command), cwd=cwd, env=None if env is None else dict(env), stdout=out, stderr=subprocess.STDOUT,
                                        start_new_session=True, preexec_fn=pin, pass_fds=tuple(pass_fds))
+            child = Child(name, process, log)
+            if into is not None:
+                into.append(child)
     except OSError as error:
         raise ChildFailed(f"{name} could not start ({command[0]}): {error.strerror or error}") from None
     except subprocess.SubprocessError as error:  # the child failed between fork and exec (the pin, here)
         raise ChildFailed(f"{name} could not start: {error}") from None
-    return Child(name, process, log)
+    return child
 
 
 class Group:
@@ -166,12 +160,10 @@ class Group:
             atexit.register(self.stop)
             self._registered = True
         try:
-            child = start(name, command, log, **how)  # type: ignore[arg-type]
+            return start(name, command, log, into=self.children, **how)  # type: ignore[arg-type]
         except ChildFailed:
             self.stop()  # the ones started before it would wait for it forever
             raise
-        self.children.append(child)
-        return child
 
     def watch(
         self, done: Callable[[list[int | None]], bool], failure: Callable[[list[int | None]], str | None], timeout_s: float,
@@ -196,55 +188,3 @@ class Group:
         """Kill every child's process group and reap it; safe to call any number of times."""
         for child in self.children:
             child.stop(grace=0)
-
-
-# The wire between a parent and its children: environment variables, each written and read here only.
-# A block taking turns with the other side's block of an `ab` pair (measure/turns.py).
-TURNS = "TFVARBENCH_TURNS"
-# The file of calibrated iterations the blocks of a run, or of an ab pair, share (measure/iterations.py).
-ITERATIONS = "TFVARBENCH_ITERATIONS"
-# The core a worker or parameter-server task keeps to, when its block is pinned ("": anywhere).
-WORKER_CORE = "TFVARBENCH_WORKER_CORE"
-
-
-class WireError(ValueError):
-    """A wire variable whose value does not parse; the message is one line naming it."""
-
-
-@dataclass(frozen=True)
-class TurnEnds:
-    """A block's ends of its pair's two pipes (the turn arrives on `wait`, is handed over on `hand`), whether it goes first, and the pair's file of iterations."""
-
-    wait: int
-    hand: int
-    lead: str | None = None
-    shared: Path | None = None
-
-    def encode(self) -> str:
-        return ",".join(str(part) for part in (self.wait, self.hand, self.lead, self.shared) if part is not None)
-
-    @classmethod
-    def parse(cls, spec: str) -> TurnEnds:
-        wait, _, rest = spec.partition(",")
-        hand, _, rest = rest.partition(",")
-        lead, _, shared = rest.partition(",")
-        try:
-            if lead not in ("", "first", "second"):
-                raise ValueError(lead)
-            return cls(int(wait), int(hand), lead or None, Path(shared) if shared else None)
-        except ValueError:
-            raise WireError(f"{TURNS}={spec!r}: must be two file descriptors, first or second, and a file: WAIT,HAND,LEAD,FILE") from None
-
-
-def encode_core(core: int | None) -> str:  # None: anywhere
-    return "" if core is None else str(core)
-
-
-def parse_core(value: str | None) -> int | None:
-    """The core `WORKER_CORE` names (None: not set, or set empty)."""
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise WireError(f"{WORKER_CORE}={value!r}: must be a core's number, or empty") from None
