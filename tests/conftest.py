@@ -26,6 +26,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(strict, append=False)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Every pytest a test starts runs strict (tests/plugins/strictwarnings.py), however the test builds its
+    environment: from strict_env, from plugins_env, or from os.environ itself (its children inherit this)."""
+    strict = strict_env()
+    os.environ.update(PYTHONPATH=strict["PYTHONPATH"], PYTEST_PLUGINS=strict["PYTEST_PLUGINS"])
+
+
 def strict_env(**extra: str) -> dict[str, str]:
     """The environment for a pytest the tests start: tests/plugins importable, and a warning from the
     harness's own code an error there (tests/plugins/strictwarnings.py)."""

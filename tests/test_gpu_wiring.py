@@ -108,8 +108,11 @@ def test_machine_info_describes_simulated_gpus_and_records_the_runtime() -> None
         info["cpu"]["model"], "NVIDIA H100 80GB HBM3, compute capability 9.0", "NVIDIA H100 80GB HBM3, compute capability 9.0",
     ]
     assert info["gpus_present"] == 2
-    # this test session's own runtime, as the plugin prepared it (no GPU here, soft placement off)
-    assert info["runtime"]["soft_placement"] is False and info["runtime"]["memory_growth"] == {}
+    # this test session's own runtime, as the plugin prepared it: soft placement off, memory growth on for each GPU it has (none here)
+    from tfvarbench.measure.hardware import physical_devices
+
+    gpus = [f"GPU:{index}" for index, device in enumerate(d for d in physical_devices() if d.device_type == "GPU")]
+    assert info["runtime"]["soft_placement"] is False and info["runtime"]["memory_growth"] == dict.fromkeys(gpus, True)
 
 
 @pytest.mark.slow

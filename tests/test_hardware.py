@@ -99,7 +99,8 @@ def test_logical_names_are_what_this_machine_creates(logical_cpus: int) -> None:
         prepare_runtime({logical_cpus})
         print(json.dumps([names, [d.name.rsplit("device:", 1)[1] for d in tf.config.list_logical_devices()]]))
     """)
-    assert names == created == [f"CPU:{index}" for index in range(logical_cpus)]
+    assert names == created  # and the CPUs first, split as asked; a GPU machine's GPUs after them
+    assert names[:logical_cpus] == [f"CPU:{index}" for index in range(logical_cpus)] and all(name.startswith("GPU:") for name in names[logical_cpus:])
 
 
 def test_listing_physical_devices_and_naming_logical_ones_does_not_start_the_runtime() -> None:

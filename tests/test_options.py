@@ -60,7 +60,7 @@ def test_benchmark_json_holds_every_blocks_cases(run_pytest, tmp_path: Path, blo
     # 2 devices per block; every block's cases, each block once
     assert len(run["benchmarks"]) == expected
     assert sorted(bench["extra_info"]["block"] for bench in run["benchmarks"]) == sorted([b for b in range(1, blocks + 1)] * 2)
-    assert all(bench["extra_info"]["verified"] for bench in run["benchmarks"])
+    assert all((bench["extra_info"]["checked"]["values"] > 0 and bench["extra_info"]["checked"]["calls"] == bench["extra_info"]["calls"]) for bench in run["benchmarks"])
     assert not [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")], "no temporary file is left"
     assert "DeprecationWarning: depwarning: this dependency's API is deprecated" in result.stdout, result.stdout[-3000:]
 
@@ -147,6 +147,6 @@ def test_each_benchmark_option_does_what_the_readme_says(run_pytest, tmp_path: P
     # every block's case, each with all its rounds whatever was asked (a tfvarbench run always keeps them)
     assert sorted(bench["extra_info"]["block"] for bench in run["benchmarks"]) == ([1, 2] if mode == "blocks" else [1])
     for bench in run["benchmarks"]:
-        assert bench["extra_info"]["verified"] and len(bench["stats"]["data"]) == bench["stats"]["rounds"]
+        assert (bench["extra_info"]["checked"]["values"] > 0 and bench["extra_info"]["checked"]["calls"] == bench["extra_info"]["calls"]) and len(bench["stats"]["data"]) == bench["stats"]["rounds"]
         assert bench["stats"]["rounds"] == expected.get("rounds", bench["stats"]["rounds"])
     assert not [path for path in tmp_path.glob("**/.*.tmp")] + [path for path in tmp_path.glob("**/.tfvarbench-probe-*")]

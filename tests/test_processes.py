@@ -148,6 +148,8 @@ def test_the_turns_wire_goes_both_ways_and_a_bad_value_is_one_line_naming_it() -
     assert ends.encode() == "5,8,second,/tmp/logs/iterations-03.json"
     assert TurnEnds.parse(ends.encode()) == ends
     assert TurnEnds.parse("5,8") == TurnEnds(5, 8)
+    for ends in (TurnEnds(3, 4), TurnEnds(3, 4, shared=Path("/x/it.json")), TurnEnds(3, 4, "first")):  # every part optional but the pipes
+        assert TurnEnds.parse(ends.encode()) == ends
     for bad in ("", "5", "x,8", "5,8,third,/tmp/f"):
         with pytest.raises(WireError, match=rf"^TFVARBENCH_TURNS='{bad}': must be two file descriptors"):
             TurnEnds.parse(bad)

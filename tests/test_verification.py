@@ -38,7 +38,7 @@ def test_a_correct_case_passes_and_records_what_it_ran(once) -> None:
     record = run_case(bench, family_with(assign_add), "CPU:0", "1Ki", "float32", QUICK)
     # One timed first call, then pedantic's single call with benchmarks disabled.
     assert record["calls"] == 2
-    assert record["verified"] and record["device"] == "CPU:0" and record["bytes"] == 4096
+    assert (record["checked"]["values"] > 0 and record["checked"]["calls"] == record["calls"]) and record["device"] == "CPU:0" and record["bytes"] == 4096
     assert bench.extra_info == record
 
 

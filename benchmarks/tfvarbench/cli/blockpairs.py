@@ -120,8 +120,8 @@ def _wave(blocks: list[Block], design: Design, out: Path, running: list[Child], 
             ends = TurnEnds(pipes[position % 2][0], pipes[1 - position % 2][1], lead, shared) if turns else None
             saved.append(_start(side, design.pytest_args, out, index, core, running, ends))
             if turns and position % 2 == 1:  # both blocks hold their ends now: when one exits, the other reads an empty pipe
-                _close(pipes)
-                pipes = []
+                held, pipes = pipes, []
+                _close(held)
     finally:  # a block that could not start: the pipes of its pair are closed all the same
         _close(pipes)
     for (side, index, _), code, path in zip(blocks, _wait(running), saved):

@@ -130,13 +130,12 @@ def _shared_iterations(folder: Path, threads: int | None) -> dict[str, str]:
 POLL_S = 0.5
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
 def _wait(child: Child, follow: Follower | None = None, line: ProgressLine | None = None, timeout_s: float | None = None) -> int:
     """Wait for the child, showing progress; on Ctrl-C or SIGTERM in the parent, or past `timeout_s`, stop the child first, then give up."""
-
-    def terminated(signum: int, frame: Any) -> None:
-        raise _Terminated
-
-    previous = signal.signal(signal.SIGTERM, terminated)
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     try:
         while True:
@@ -152,8 +151,6 @@ def _wait(child: Child, follow: Follower | None = None, line: ProgressLine | Non
     except BaseException:
         child.stop()  # as Ctrl-C would: its finalizers stop its worker groups
         raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run_blocks(
@@ -180,18 +177,19 @@ def run_blocks(
             progress[0].start(block)
         # A fixed hash seed: dict and set layouts, and so the order of work they drive, repeat from block to block.
         env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"), **_shared_iterations(folder, threads)}
+        previous = signal.signal(signal.SIGTERM, _terminated)  # before the start: a SIGTERM held through it stops the child too
         try:
             child = start(f"block {block}", child_command(args, block, folder, threads), log, env=env, cwd=cwd)
-        except ChildFailed as error:
-            raise BlockFailed(str(error)) from None
-        try:
             follow = Follower(folder / f"{name}.reports", progress[0]) if progress else None
             code = _wait(child, follow, progress[1] if progress else None, timeout_s)
+        except ChildFailed as error:
+            raise BlockFailed(str(error)) from None
         except _Terminated:
             raise SystemExit(128 + signal.SIGTERM) from None
         except _Hung:
             raise BlockFailed(f"block {block} still running after {timeout_s:g} s (--block-timeout), stopped; its log ends:\n{child.tail(20)}") from None
         finally:
+            signal.signal(signal.SIGTERM, previous)
             if progress is not None:
                 progress[1].end()
                 progress[0].finish()

@@ -93,19 +93,20 @@ def _place(spec: Spec, profile: Profile, work: Callable[[Setup, Any, Phases], An
     return _Placed(setup, done, device_peak, rss_growth, phases)
 
 
-def _record(case: Case, device: str, size: str, dtype: str, block: int, median: float | None, **measured: Any) -> CaseRecord:
-    """The case's record: its identity, what was measured, and what its variant added (setup.info)."""
+def _record(case: Case, device: str, size: str, dtype: str, block: int, median: float | None, checked: dict[str, int], **measured: Any) -> CaseRecord:
+    """The case's record: its identity, what was measured, what verification checked, and what its variant added (setup.info)."""
     identity = {"family": case.family, "case": case.name, "op": case.op, "variant": case.variant, "mode": case.mode, "dtype": dtype, "size": size, "device": device}
-    return make_record(identity, device_kind=kind(device), gbps=measured["bytes"] / median / 1e9 if median else None, block=block, verified=True, **measured)  # type: ignore[arg-type]
+    gbps = measured["bytes"] / median / 1e9 if median else None
+    return make_record(identity, device_kind=kind(device), gbps=gbps, block=block, verified=checked["values"] > 0, checked=checked, **measured)  # type: ignore[arg-type]
 
 
 def _verified_record(spec: Spec, placed: _Placed, first_call_s: float, plan: Plan | None, calls: int, result: Any, median: float | None, profile: Profile, **extra: Any) -> CaseRecord:
     """Verify what the case left after `calls` calls (raises VerificationError), then write its record."""
     setup = placed.setup
     with placed.phases.phase("verify"):
-        setup.verify(calls, result)
+        checked = setup.verify(calls, result)
     return _record(
-        spec.case, setup.device, spec.size, spec.dtype, spec.block, median,
+        spec.case, setup.device, spec.size, spec.dtype, spec.block, median, checked,
         elements=setup.elements, bytes=setup.bytes, first_call_s=first_call_s,
         peak_device_bytes=placed.peak_device_bytes, rss_growth_bytes=placed.rss_growth_bytes, calls=calls,
         **{name: getattr(plan, name) if plan else None for name in ("iterations", "rounds", "sync_s", "sync_fraction")},
@@ -237,7 +238,7 @@ def worker_case(benchmark: Any, case: Case, size: str, dtype: str, block: int, p
     chief = entries[0]
     median_of = lambda entry: statistics.median(entry["data"]) if entry.get("data") else None  # noqa: E731
     record = _record(
-        case, chief["device"], size, dtype, block, median_of(chief),
+        case, chief["device"], size, dtype, block, median_of(chief), chief["checked"],
         elements=chief["elements"], bytes=chief["bytes"], first_call_s=chief["first_call_s"], calls=chief["calls"],
         iterations=chief.get("iterations"), rounds=chief.get("rounds"),
         worker_medians_s=[median_of(entry) for entry in entries], **({"phase_s": chief["phase_s"]} if "phase_s" in chief else {}), **chief["info"],

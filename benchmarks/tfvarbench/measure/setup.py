@@ -204,8 +204,11 @@ class Setup:
         """The body's last return value, available to `expect` callables at verification."""
         return self._result
 
-    def verify(self, calls: int, result: Any) -> None:
-        """Check placement, dtype, shape and values of everything declared; raise VerificationError."""
+    def verify(self, calls: int, result: Any) -> dict[str, int]:
+        """Check placement, dtype, shape and values of everything declared; raise VerificationError.
+
+        Returns what was checked, for the record: the values compared, the placements checked, and after how many calls.
+        """
         self._result = result
         for action in self._after_run:
             action()
@@ -241,5 +244,6 @@ class Setup:
                     f"{expectation.label} {where} after {calls} calls holds {got.flat[first].item()!r} at {at},"
                     f" expected {want.flat[first].item()!r} ({diff.size} of {got.size} elements differ)"
                 )
+        return {"values": len(self._expectations), "placements": len(self._placed), "calls": calls}
 
 

@@ -142,7 +142,7 @@ def main(
                 result = slot.body()  # one more call, in lockstep, for a result to check
                 entry.update(data=slot.data, iterations=slot.iterations, rounds=rounds, calls=entry["calls"] + slot.calls + 1)
             with phases.phase("verify"):
-                setup.verify(entry["calls"], result)
+                entry["checked"] = setup.verify(entry["calls"], result)
             entry["phase_s"] = phases.rounded()
             setup.info.update(sync=WorkerSync.method, gc="off", stack="fresh thread, 2 frames", worker_core=core)
             entry.update(info=setup.info, bytes=setup.bytes, elements=setup.elements)

@@ -136,20 +136,23 @@ def _saving_whole(config: pytest.Config) -> None:
     """pytest-benchmark writes its --benchmark-json and its saved run by opening the file and writing into it, so a full
     disk leaves half a run there (an `ab` block's would then be read as damaged). Both go through a temporary file and a
     rename instead; a write that fails is one line at the end of the run (plugin/summary.py), not a traceback."""
+    from pytest_benchmark.storage.file import FileStorage
     from pytest_benchmark.utils import safe_dumps
 
     bench = benchmark_session(config)
 
-    def guarded(write: Any) -> Any:
+    def guarded(what: str, write: Any) -> Any:
         def guarded_write(output: dict[str, Any], *args: Any) -> None:
             try:
                 write(json.loads(safe_dumps(output)), *args)  # its values as pytest-benchmark writes them (a date as text)
             except OSError as error:
-                config.stash[SAVE_FAILED] = f"run not saved: cannot write {error.filename or 'the run'}: {error.strerror or error}"
+                failed = config.stash.setdefault(SAVE_FAILED, {})
+                failed[what] = f"{what} not saved: cannot write {error.filename or 'it'}: {error.strerror or error}"
         return guarded_write
 
-    bench.save_json = guarded(lambda output: write_json(bench.json, output))
-    bench.storage.save = guarded(lambda output, tag: _save(bench.storage, output, tag))
+    bench.save_json = guarded("--benchmark-json", lambda output: write_json(bench.json, output))
+    if isinstance(bench.storage, FileStorage):  # another storage (elasticsearch) writes no file here
+        bench.storage.save = guarded("run", lambda output, tag: _save(bench.storage, output, tag))
 
 
 def _save(storage: Any, run: dict[str, Any], tag: str) -> None:

@@ -51,4 +51,4 @@ def runs_benchmarks(config: pytest.Config) -> bool:
 SETTINGS = pytest.StashKey[dict]()
 THREADS = pytest.StashKey[list]()  # the thread counts of the run: [None] for TensorFlow's default
 CHILD_THREADS = pytest.StashKey[int]()  # set in a block's process of a run over several thread counts
-SAVE_FAILED = pytest.StashKey[str]()  # why a one-process run's save failed (a full disk), said at the end
+SAVE_FAILED = pytest.StashKey[dict]()  # what a one-process run could not write ("run", "--benchmark-json") and why, said at the end

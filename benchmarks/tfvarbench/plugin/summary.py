@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from .params import not_run
-from .state import GUARD_LOG, PRESENT, REPORT, RESULTS, SAVE_FAILED, SAVE_TAG, SELECTED, benchmark_session
+from .state import CHILD_BLOCK, GUARD_LOG, PRESENT, REPORT, RESULTS, SAVE_FAILED, SAVE_TAG, SELECTED, benchmark_session
 
 # The end of a run is read on a terminal: every tfvarbench line, its separator included, fits in this many.
 SUMMARY_LINES = 12
@@ -27,10 +27,14 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """After pytest-benchmark saved the run, write its report from the saved file."""
     config = session.config
-    if SAVE_FAILED in config.stash:
-        config.stash[REPORT] = [config.stash[SAVE_FAILED]]
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED if session.exitstatus == pytest.ExitCode.OK else session.exitstatus
-        return
+    failed = config.stash.get(SAVE_FAILED, {})
+    if failed:
+        # A block's process that could not write its JSON fails as a crash would: its parent then saves nothing (BlockFailed).
+        worse = pytest.ExitCode.INTERNAL_ERROR if CHILD_BLOCK in config.stash else pytest.ExitCode.TESTS_FAILED
+        session.exitstatus = worse if session.exitstatus == pytest.ExitCode.OK else session.exitstatus
+        config.stash[REPORT] = list(failed.values())
+        if "run" in failed:
+            return
     tag = config.stash.get(SAVE_TAG, None)
     if tag is None:
         return
@@ -54,8 +58,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                                 f" (`tfvarbench report {saved[-1]} --out DIR` writes it elsewhere)"]
         session.exitstatus = pytest.ExitCode.TESTS_FAILED if session.exitstatus == pytest.ExitCode.OK else session.exitstatus
         return
-    room = SUMMARY_LINES - 1 - len(gpu_note(config)) - len(not_run(config))  # the separator, the GPU note and what was not run come first
-    config.stash[REPORT] = closing_lines(report, saved[-1], out, room)
+    room = SUMMARY_LINES - 1 - len(gpu_note(config)) - len(not_run(config)) - len(failed)  # the separator, the GPU note and what was not run come first
+    config.stash[REPORT] = [*failed.values(), *closing_lines(report, saved[-1], out, room)]
 
 
 def closing_lines(report: Any, saved: Path, out: Path, max_lines: int = SUMMARY_LINES - 1) -> list[str]:

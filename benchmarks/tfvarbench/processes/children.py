@@ -40,8 +40,8 @@ def held_signals() -> Iterator[None]:
     finally:
         for held, handler in previous.items():
             signal.signal(held, signal.SIG_DFL if handler is None else handler)  # None: a handler set outside Python
-        for signum in dict.fromkeys(caught):
-            signal.raise_signal(signum)
+        if caught:  # one is enough: both mean stop (SIGTERM first, as it may be the harder stop)
+            signal.raise_signal(signal.SIGTERM if signal.SIGTERM in caught else signal.SIGINT)
 
 
 def exit_words(code: int) -> str:
@@ -129,6 +129,7 @@ def start(
         out = open(log, "wb")  # noqa: SIM115 (closed below, the child holding its own copy)
     except OSError as error:
         raise ChildFailed(f"{name} could not start: its log {log}: {error.strerror or error}") from None
+    child = None
     try:
         with out, held_signals():
             process = subprocess.Popen(list(command), cwd=cwd, env=None if env is None else dict(env), stdout=out, stderr=subprocess.STDOUT,
@@ -140,6 +141,10 @@ def start(
         raise ChildFailed(f"{name} could not start ({command[0]}): {error.strerror or error}") from None
     except subprocess.SubprocessError as error:  # the child failed between fork and exec (the pin, here)
         raise ChildFailed(f"{name} could not start: {error}") from None
+    except BaseException:  # Ctrl-C, delivered once the child was started: stopped here unless `into` holds it
+        if child is not None and into is None:
+            child.stop()
+        raise
     return child
 
 

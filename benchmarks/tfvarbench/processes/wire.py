@@ -28,7 +28,7 @@ class TurnEnds:
     shared: Path | None = None
 
     def encode(self) -> str:
-        return ",".join(str(part) for part in (self.wait, self.hand, self.lead, self.shared) if part is not None)
+        return f"{self.wait},{self.hand},{self.lead or ''},{self.shared or ''}"
 
     @classmethod
     def parse(cls, spec: str) -> TurnEnds:

@@ -73,7 +73,8 @@ class CaseRecord(CaseIdentity):
     calls: Count
     iterations: Count | None
     rounds: Count | None
-    verified: bool
+    verified: bool  # what `checked` says: at least one value compared with its reference after the case's calls
+    checked: NotRequired[dict[str, Count]]  # what verification compared: values, placements, and after how many calls
     block: NotRequired[Count]
     profile: NotRequired[str]
     sync_s: NotRequired[Annotated[float, Field(ge=0, allow_inf_nan=False)] | None]
