@@ -85,7 +85,7 @@ def test_a_side_that_cannot_import_tensorflow_stops_the_job_in_one_line_naming_i
     broken.mkdir(parents=True)
     (broken / "__init__.py").write_text('raise ImportError("this TensorFlow is broken")\n')
     out = tmp_path / "ab"
-    job = _start_ab(tmp_path, "--pairs", "2", "--design", "alternate", "--current-env", f"PYTHONPATH={broken.parent}", "--out", str(out),
+    job = _start_ab(tmp_path, "--pairs", "2", "--design", "alternate", "--current-env", f"PYTHONPATH={broken.parent}{os.pathsep}{ROOT / 'tests' / 'plugins'}", "--out", str(out),
                     "--", *SELECTION)
     assert job.wait(timeout=300) == 2
     lines = (tmp_path / "stderr.txt").read_text().splitlines()
@@ -167,5 +167,6 @@ def test_an_ab_job_whose_disk_fills_stops_in_one_line_naming_the_block_and_keeps
         assert _children_naming(out) == []
     lines = (tmp_path / "stderr.txt").read_text().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("tfvarbench ab: "), lines
-    assert " block " in lines[0], lines
+    assert lines[0].startswith("tfvarbench ab: current block 1 failed (exit 1; its log: ")  # the block timing when the disk filled
+    assert lines[0].endswith(f"): no output (no space left on the disk of {out})") or "No space left on device" in lines[0], lines
     assert saved

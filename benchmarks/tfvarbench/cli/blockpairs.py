@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,8 @@ def _finish(side: Side, code: int, saved: Path, index: int, out: Path) -> None:
     log = out / "logs" / f"{side.name}-{index:02d}.log"
     if code != 0 or not saved.is_file():
         lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
-        raise BadInput(f"{side.name} block {index} failed (exit {code}; its log: {log}): {lines[-1] if lines else 'no output'}")
+        last = lines[-1] if lines else "no output" + (f" (no space left on the disk of {out})" if shutil.disk_usage(out).free < 65536 else "")
+        raise BadInput(f"{side.name} block {index} failed (exit {code}; its log: {log}): {last}")
     try:
         load_run(saved)
     except RunError as error:
