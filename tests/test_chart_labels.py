@@ -65,3 +65,21 @@ def test_the_check_sees_an_overlap_and_a_cut_label() -> None:
     assert any(line.startswith("overlap:") for line in found), found
     assert any(line.startswith("cut:") and "…" in line for line in found), found
 
+
+def test_the_ways_of_a_family_are_labelled_by_what_sets_them_apart() -> None:
+    """The issue's six embedding ways: cut to 28 characters two pairs read the same; their own words never do."""
+    from tfvarbench.render.jobchart import shared
+
+    ways = [
+        "embedding step: tape + v.scatter_sub(IndexedSlices(lr * g.values, g.indices)) [function]",
+        "embedding step: tape + ResourceSparseApplyProximalGradientDescent (l1 = l2 = 0) [eager]",
+        "embedding step: tape + v.assign_sub(lr * tf.convert_to_tensor(g)) (densified) [function]",
+        "embedding step: tape + v.scatter_sub(IndexedSlices(lr * g.values, g.indices)) [eager]",
+        "embedding step: tape + keras SGD.apply_gradients [eager]",
+        "embedding step: tape + v.assign_sub(lr * tf.convert_to_tensor(g)) (densified) [eager]",
+    ]
+    head, tail, rests = shared(ways)
+    assert (head, tail) == ("embedding step: tape +", "")
+    assert len(set(rests)) == len(ways) and all(f"{head} {rest}" == way for rest, way in zip(rests, ways))
+    assert shared(["assign: read_value=False", "slice assign: v[:n/2].assign(x)"]) == ("", "", ["assign: read_value=False", "slice assign: v[:n/2].assign(x)"])
+    assert shared(["a: x [function]", "a: y [function]"]) == ("a:", "[function]", ["x", "y"])
