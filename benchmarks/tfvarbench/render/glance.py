@@ -12,6 +12,7 @@ from ..analysis.crossovers import RowCrossover
 from ..analysis.guard import GuardCheck
 from .document import Section, markdown as document_markdown
 from .guard import guard_sentence
+from .tables import UNRELIABLE_WORDS
 from .units import format_bytes, format_ratio, format_seconds
 
 __all__ = ["TITLE", "chart_name", "markdown", "row_in", "sections", "short"]
@@ -166,7 +167,8 @@ def sections(result: Answer, checks: Sequence[GuardCheck] = ()) -> list[Section]
         "(each block a fresh process); anything less is a tie, not a loss. Devices none of whose figures in a table differ "
         "that way are one column group, shown with the first device's figures. The common idiom is what most code writes. "
         "A trap is listed only where the idiom is slower than its fix by that rule, and a crossover only where one way or "
-        "device is slower than another at one measured size and faster at another, by that rule." + (
+        "device is slower than another at one measured size and faster at another, by that rule. "
+        + UNRELIABLE_WORDS + (
             " A job on a table has a column per count of rows touched a call, and lists from the cost model where its "
             "dense way and each sparse way trade places, in rows." if any(t.table for t in result.tables) else "") + guard_sentence(checks))))
     return out
