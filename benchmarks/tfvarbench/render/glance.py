@@ -1,4 +1,4 @@
-"""What to use on this machine, shown: a table per job (and a chart beside it on the page), crossovers, traps, the end-of-run lines.
+"""What to use on this machine, shown: a table per job (its chart beside it on the page: jobchart.py), crossovers, traps, the end-of-run lines.
 
 Every figure comes from the `Answer` (`answer.py`); nothing here ranks or decides. The sections
 render to summary.md, the page and the README alike (`document.markdown`, `html.page`).
