@@ -83,3 +83,13 @@ def test_the_ways_of_a_family_are_labelled_by_what_sets_them_apart() -> None:
     assert len(set(rests)) == len(ways) and all(f"{head} {rest}" == way for rest, way in zip(rests, ways))
     assert shared(["assign: read_value=False", "slice assign: v[:n/2].assign(x)"]) == ("", "", ["assign: read_value=False", "slice assign: v[:n/2].assign(x)"])
     assert shared(["a: x [function]", "a: y [function]"]) == ("a:", "[function]", ["x", "y"])
+
+
+def test_a_label_wraps_between_words_or_after_a_call_s_bracket_and_keeps_every_character() -> None:
+    from tfvarbench.render.jobchart import WRAP, wrap
+
+    text = "v.scatter_sub(IndexedSlices(lr * g.values, g.indices)) [function]"
+    assert wrap(text) == ["v.scatter_sub(IndexedSlices(", "lr * g.values, g.indices))", "[function]"]
+    assert wrap("v.assign_sub(lr * tf.convert_to_tensor(g)) (densified) [eager]")[-1] == "(densified) [eager]"  # " (" opens a line
+    long = "ResourceSparseApplyProximalGradientDescent (l1 = l2 = 0) [eager]"  # a name longer than a line is split, nothing lost
+    assert "".join(wrap(long)).replace(" ", "") == long.replace(" ", "") and all(len(line) <= WRAP for line in wrap(long))

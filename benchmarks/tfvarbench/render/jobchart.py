@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -20,9 +21,9 @@ from .glance import chart_name, row_in
 from .labels import touching
 from .plots import _pyplot, _seconds_formatter, y_range
 
-__all__ = ["WRAP", "charts", "job_chart", "shared"]
+__all__ = ["WRAP", "charts", "job_chart", "shared", "wrap"]
 
-WRAP = 26  # characters a line of a bar's label; longer labels wrap (at 7 pt about 1.9 inches)
+WRAP = 28  # characters a line of a bar's label; longer labels wrap (at 7 pt about 2 inches)
 # What a mark on a way says, and its colour: the trap to avoid in red, the fastest in green.
 MARKS = {"trap": "#b42318", "fastest": "#1a7f37"}
 
@@ -46,9 +47,23 @@ def shared(ways: Sequence[str]) -> tuple[str, str, list[str]]:
     return " ".join(words[0][:head]), " ".join(words[0][len(words[0]) - tail :]), rests
 
 
+def wrap(text: str, width: int = WRAP) -> list[str]:
+    """`text` in lines of at most `width`, broken after a space or after code's "(" or "," (never inside a name)
+    where it can be; a piece longer than a line is split."""
+    lines = [""]
+    for piece in re.split(r"(?<=[ ,])|(?<=[^ ]\()", text):  # "f(" breaks after its bracket, " (" before it
+        while len(piece) > width:
+            lines += [piece[:width]]
+            piece = piece[width:]
+        if len((lines[-1] + piece).rstrip()) > width:
+            lines.append("")
+        lines[-1] += piece
+    return [line.strip() for line in lines if line.strip()]
+
+
 def _label(rest: str, mark: str) -> str:
     """A way's label: its own words in full, wrapped, and its mark on a line of its own."""
-    return "\n".join(textwrap.wrap(rest, WRAP, break_on_hyphens=False) + textwrap.wrap(f"({mark})" if mark else "", WRAP))
+    return "\n".join(wrap(rest) + (wrap(f"({mark})") if mark else []))
 
 
 def job_chart(ways: Sequence[str], sizes: Sequence[str], cells: Sequence[Sequence[tuple[float, float, float] | None]],
