@@ -1,6 +1,8 @@
 """The report's page in a real browser (headless Chromium): the summary's tables first, every chart and plot drawn, sorting, the first screen, offline."""
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import shutil
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tfvarbench.cli import main
+from tfvarbench.cli.readme import LEAST_WINDOW, framed, screenshot
 
 ROOT = Path(__file__).resolve().parent.parent
 # Offline and quiet: no network, no first-run or sync work, a profile of its own.
@@ -142,6 +145,47 @@ def test_the_first_screen_shows_at_least_two_jobs_tables(page: Path, tmp_path: P
     assert found, "the probe did not run"
     tables, width, _ = map(int, found.groups())
     assert width == 1400 and tables >= 2
+
+
+# A chart shown at less than this share of its drawn width has text below about 7 px (its smallest is 7 pt at 96 dpi).
+LEGIBLE = 0.75
+# What a reader checks by looking, measured by the page itself once everything loaded: the page within the window and
+# every element within the page's text column, but those inside a box that scrolls sideways (a wide table, a wide plot);
+# every image drawn, at a legible size. The page runs in a frame of the window's width (Chromium makes no narrower
+# window than 500 px), and says what it found on the frame's parent, which --dump-dom prints.
+FIT_PROBE = """<script>window.addEventListener('load',function(){
+var width=document.documentElement.clientWidth,wide=[],small=[],broken=[],each=function(l,f){Array.prototype.forEach.call(l,f);};
+var main=document.querySelector('main'),style=getComputedStyle(main),box=main.getBoundingClientRect();
+var left=box.left+parseFloat(style.paddingLeft),right=box.right-parseFloat(style.paddingRight);
+function inScroller(e){for(var p=e.parentElement;p&&p!==main;p=p.parentElement){var o=getComputedStyle(p).overflowX;
+if(o==='auto'||o==='scroll')return true;}return false;}
+function name(e,r){return e.tagName.toLowerCase()+(e.id?'#'+e.id:'')+(e.className?'.'+e.className:'')+(e.dataset.name?'['+e.dataset.name+']':'')+' '+Math.round(r.left)+'..'+Math.round(r.right);}
+if(box.left<-0.5||box.right>width+0.5)wide.push(name(main,box));
+each(main.querySelectorAll('*'),function(e){var r=e.getBoundingClientRect();
+if(e.tagName==='SCRIPT'||(r.width===0&&r.height===0)||inScroller(e))return;
+if(r.right>right+0.5||r.left<left-0.5)wide.push(name(e,r));});
+each(document.images,function(i){var r=i.getBoundingClientRect();if(!(i.complete&&i.naturalWidth>0)){broken.push(i.dataset.name);return;}
+if(r.width<LEGIBLE*i.naturalWidth-0.5)small.push(i.dataset.name+' '+Math.round(r.width)+' of '+i.naturalWidth+' px');});
+parent.document.body.setAttribute('data-fit',JSON.stringify({width:width,scrollWidth:document.documentElement.scrollWidth,
+wide:wide,small:small,broken:broken,images:document.images.length}));});</script>"""
+
+
+@pytest.mark.slow  # a browser: end to end
+@pytest.mark.parametrize("width", [1400, 390])  # a desktop window and a phone
+def test_the_page_fits_the_window_and_every_chart_is_legible(page: Path, tmp_path: Path, width: int) -> None:
+    """Nothing wider than the page (a wide table scrolls in its own box), every chart drawn at a legible size
+    (stacked under its table when there is no room beside it). The screenshot is for the person who changes the page."""
+    probed = page.parent / f"fit-{width}.html"
+    probed.write_text(framed(page, width, 900, FIT_PROBE.replace("LEGIBLE", str(LEGIBLE))))
+    found = re.search(r'data-fit="([^"]+)"', rendered(probed, tmp_path, (max(width, LEAST_WINDOW), 900)))
+    assert found, "the probe did not run"
+    fit = json.loads(html.unescape(found.group(1)))
+    shot = page.parent / f"page-{width}.png"
+    screenshot(page, shot, (width, 900))
+    assert fit["width"] == width and fit["images"] >= 5, fit
+    assert fit["wide"] == [] and fit["scrollWidth"] <= width, (fit, str(shot))
+    assert fit["small"] == [], (fit, str(shot))
+    assert fit["broken"] == [], (fit, str(shot))
 
 
 @pytest.mark.parametrize(("ci", "outcome"), [("", "1 skipped"), ("true", "1 error")])

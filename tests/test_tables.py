@@ -136,3 +136,21 @@ def test_every_time_column_has_one_unit_and_rounds_at_unit_boundaries(example_ru
         assert len({cell.split(" ")[1] for cell in _column(gradient, size) if cell != "–"}) == 1
     # 0.9996 ms in a column of milliseconds prints 1.00 ms, never 1000 µs or 0.9996 ms
     assert format_in(0.9996e-3, column_unit([0.9996e-3, 2e-3])[0]) == "1.00 ms"
+
+
+def test_a_figure_whose_spread_makes_it_unreliable_is_marked_and_the_rule_stated(saved_run: Path) -> None:
+    """Rounds within 1% of their median: a reliable figure; rounds scattered over a factor of two: marked ?."""
+    from tfvarbench.analysis.reliable import UNRELIABLE, reach
+    from tfvarbench.render.tables import UNRELIABLE_WORDS
+
+    cases = [c for c in labelled_cases([load_run(saved_run)]) if c["device"] == "CPU:0" and c["case"] == "assign_add"]
+    steady, noisy = cases[0], cases[1]
+    steady.update(median_s=1e-4, data=[1e-4 * (1 + k / 1000) for k in range(-10, 11)])
+    noisy.update(median_s=1e-4, data=[1e-4 * 2 ** (k / 10) for k in range(-10, 11)])
+    assert reach(steady) < 0.02 and reach(noisy) > UNRELIABLE
+    sections = device_table(cases, "CPU:0")
+    cells = {(row[3:], mark[3:]) for section in sections[1:] for row, mark in zip(section.rows, section.marks)}
+    marked = [(cell, mark) for cells_, marks in cells for cell, mark in zip(cells_, marks) if cell != "–"]
+    assert ("unreliable" in dict(marked).values()) and any(mark == "" for _, mark in marked)
+    assert all(cell.endswith(" ?") == (mark == "unreliable") for cell, mark in marked)
+    assert f"{100 * UNRELIABLE:.0f}%" in UNRELIABLE_WORDS and UNRELIABLE_WORDS in sections[0].text

@@ -1,4 +1,4 @@
-"""What to use on this machine, shown: a table per job (and a chart beside it on the page), crossovers, traps, the end-of-run lines.
+"""What to use on this machine, shown: a table per job (its chart beside it on the page: jobchart.py), crossovers, traps, the end-of-run lines.
 
 Every figure comes from the `Answer` (`answer.py`); nothing here ranks or decides. The sections
 render to summary.md, the page and the README alike (`document.markdown`, `html.page`).
@@ -12,9 +12,10 @@ from ..analysis.crossovers import RowCrossover
 from ..analysis.guard import GuardCheck
 from .document import Section, markdown as document_markdown
 from .guard import guard_sentence
+from .tables import UNRELIABLE_WORDS
 from .units import format_bytes, format_ratio, format_seconds
 
-__all__ = ["TITLE", "chart_name", "charts", "markdown", "sections", "short"]
+__all__ = ["TITLE", "chart_name", "markdown", "row_in", "sections", "short"]
 
 TITLE = "What to use on this machine"
 
@@ -78,7 +79,7 @@ def _table(table: JobTable, many_dtypes: bool) -> Section:
     headers = ("way", *((size if len(groups) == 1 else f"{group.devices[0]} {size}") for group, size in columns))
     rows, marks = [], []
     for index, row in enumerate(groups[0].rows):
-        cells = [_cell(_row_in(group, row).cells.get(size) if _row_in(group, row) else None) for group, size in columns]
+        cells = [_cell(row_in(group, row).cells.get(size) if row_in(group, row) else None) for group, size in columns]
         rows.append((_row_label(row), *(text for text, _ in cells)))
         marks.append(("common" if row.common else "", *(mark for _, mark in cells)))
     baseline = groups[0].baseline
@@ -93,7 +94,8 @@ def _table(table: JobTable, many_dtypes: bool) -> Section:
                    chart=chart_name(table))
 
 
-def _row_in(group: DeviceGroup, row: Row) -> Row | None:
+def row_in(group: DeviceGroup, row: Row) -> Row | None:
+    """The row of `group` for the same way as `row` (None: the group did not measure it)."""
     return next((mine for mine in group.rows if mine.identity == row.identity), None)
 
 
@@ -165,26 +167,10 @@ def sections(result: Answer, checks: Sequence[GuardCheck] = ()) -> list[Section]
         "(each block a fresh process); anything less is a tie, not a loss. Devices none of whose figures in a table differ "
         "that way are one column group, shown with the first device's figures. The common idiom is what most code writes. "
         "A trap is listed only where the idiom is slower than its fix by that rule, and a crossover only where one way or "
-        "device is slower than another at one measured size and faster at another, by that rule." + (
+        "device is slower than another at one measured size and faster at another, by that rule. "
+        + UNRELIABLE_WORDS + (
             " A job on a table has a column per count of rows touched a call, and lists from the cost model where its "
             "dense way and each sparse way trade places, in rows." if any(t.table for t in result.tables) else "") + guard_sentence(checks))))
-    return out
-
-
-def charts(result: Answer) -> dict[str, bytes]:
-    """Each table's chart, as {file name: PNG bytes}: a bar per way and size (per group of tied devices when they differ)."""
-    from .plots import job_chart
-
-    out = {}
-    for table in result.tables:
-        groups = table.groups
-        series = [(group, size) for group in groups for size in table.sizes]
-        names = [size if len(groups) == 1 else f"{group.devices[0]} {size}" for group, size in series]
-        cells = []
-        for row in groups[0].rows:
-            mine = [(_row_in(group, row), size) for group, size in series]
-            cells.append([(c.median_s, c.low_s, c.high_s) if (c := (r.cells.get(size) if r else None)) else None for r, size in mine])
-        out[chart_name(table)] = job_chart([row.label for row in groups[0].rows], names, cells)
     return out
 
 

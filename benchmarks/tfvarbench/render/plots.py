@@ -12,7 +12,7 @@ from ..analysis.model import Fit, model_key
 from ..runs import variant_label
 from .units import column_unit
 
-__all__ = ["MIN_SPAN", "caption", "draw_all", "job_chart", "modes_chart", "size_chart", "spread", "y_range"]
+__all__ = ["MIN_SPAN", "caption", "draw_all", "modes_chart", "size_chart", "spread", "y_range"]
 
 MODES = ("eager", "function", "xla")
 # A log panel spans at least this factor (about 3 on either side of the data): a panel whose values
@@ -123,7 +123,7 @@ def size_chart(family: str, cases: Sequence[dict[str, Any]], fits: dict[tuple, F
         low = min(c["median_s"] - spread(c)[0] for c in members)
         high = max(c["median_s"] + spread(c)[1] for c in members)
         _log_axes(axis, [c["bytes"] for c in members], low, high)
-        axis.set_title(f"{op}: {variant}\n[{mode}, {dtype}]", fontsize=9)
+        axis.set_title(_panel_title(f"{op}: {variant}", f"[{mode}, {dtype}]"), fontsize=9)
         axis.set_xlabel("variable size (bytes)", fontsize=8)
         axis.set_ylabel("time per call", fontsize=8)
         axis.tick_params(labelsize=8)
@@ -170,7 +170,7 @@ def modes_chart(cases: Sequence[dict[str, Any]]) -> dict[str, bytes]:
         axis.set_xticks(np.arange(len(devices)) + width, devices, fontsize=8)
         axis.set_ylabel(f"{unit} per call", fontsize=8)
         axis.tick_params(labelsize=8)
-        axis.set_title(f"{op}: {variant}\n[{dtype}, {size}]", fontsize=9)
+        axis.set_title(_panel_title(f"{op}: {variant}", f"[{dtype}, {size}]"), fontsize=9)
         axis.legend(fontsize=7)
     for axis in list(axes.flat)[len(groups) :]:
         axis.set_visible(False)
@@ -178,39 +178,11 @@ def modes_chart(cases: Sequence[dict[str, Any]]) -> dict[str, bytes]:
     return _save(figure, "plot-modes")
 
 
-def job_chart(ways: Sequence[str], sizes: Sequence[str], cells: Sequence[Sequence[tuple[float, float, float] | None]]) -> bytes:
-    """Beside a job's table: a bar per way (one colour per size), log time axis, whiskers from the lowest
-    to the highest block median. `cells[i][j]` is way i at size j as (median, low, high) seconds, or None."""
-    plt = _pyplot()
-    # Room for the legend above (three entries a row) and a bar per way and size.
-    legend_rows = math.ceil(len(sizes) / 3) if len(sizes) > 1 else 0
-    figure, axis = plt.subplots(figsize=(3.6, 0.9 + 0.2 * legend_rows + 0.1 * len(ways) * max(2, len(sizes))))
-    present = [c for row in cells for c in row if c]
-    low, high = min(c[1] for c in present), max(c[2] for c in present)
-    floor = y_range(low, high)[0]
-    height = 0.8 / max(1, len(sizes))
-    for j, size in enumerate(sizes):
-        shown = [(i, row[j]) for i, row in enumerate(cells) if row[j]]
-        axis.barh([i + j * height for i, _ in shown], [c[0] - floor for _, c in shown], height, left=floor, label=_clip(size, 18), color=f"C{j % 10}",
-                  xerr=np.array([[c[0] - c[1], c[2] - c[0]] for _, c in shown]).T, capsize=2, error_kw={"linewidth": 0.8})
-    axis.set_xscale("log")
-    axis.set_xlim(*y_range(low, high))
-    axis.xaxis.set_major_formatter(_seconds_formatter())
-    axis.set_yticks([i + height * (len(sizes) - 1) / 2 for i in range(len(ways))], [_clip(w, 28) for w in ways], fontsize=7)
-    axis.invert_yaxis()  # the table's first row on top
-    axis.tick_params(axis="x", labelsize=7)
-    axis.grid(True, axis="x", alpha=0.3)
-    if len(sizes) > 1:  # above the bars, never over them
-        axis.legend(fontsize=6, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, borderaxespad=0.2)
-    buffer = io.BytesIO()
-    # A tight box, not a constrained layout: long labels widen the picture instead of squeezing the bars to nothing.
-    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight", pad_inches=0.05)
-    plt.close(figure)
-    return buffer.getvalue()
+def _panel_title(way: str, where: str) -> str:
+    """A panel's title wrapped to its width (about 46 characters at 9 pt), never cut."""
+    import textwrap
 
-
-def _clip(text: str, most: int) -> str:
-    return text if len(text) <= most else text[: most - 1] + "…"
+    return "\n".join([*textwrap.wrap(way, 46, break_on_hyphens=False), where])
 
 
 def _seconds_formatter() -> Any:

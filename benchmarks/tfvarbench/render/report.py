@@ -76,9 +76,10 @@ def build_report(runs: Sequence[Run], pick: str = "newest", reference: str | Non
         pages["time.md"] = spent.sections(runs)
     images: dict[str, bytes] = {}
     if plots:
+        from .jobchart import charts
         from .plots import draw_all
 
-        images = {**glance.charts(found), **draw_all(cases, {key: fit for key, (fit, _) in fits.items()})}
+        images = {**charts(found), **draw_all(cases, {key: fit for key, (fit, _) in fits.items()})}
     from .html import page
 
     files = {name: markdown(sections) for name, sections in pages.items()}

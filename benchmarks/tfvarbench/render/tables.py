@@ -10,11 +10,12 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from ..analysis.reliable import UNRELIABLE, unreliable
 from ..runs import IDENTITY, SIZES, case_key, devices_of, labelled_cases, variant_label
 from .document import Section
 from .units import column_unit, format_in, format_ratio, format_seconds
 
-__all__ = ["CSV_FIELDS", "comparison_table", "device_table", "devices_of", "labelled_cases", "results_csv"]
+__all__ = ["UNRELIABLE_WORDS", "CSV_FIELDS", "comparison_table", "device_table", "devices_of", "labelled_cases", "results_csv"]
 
 # The identity first (the axes), then what was measured, then where it ran.
 CSV_FIELDS = (
@@ -33,7 +34,7 @@ ROW_AXES = ("op", "variant", "mode")
 def _cell(case: dict[str, Any], unit: str) -> str:
     rel = case.get("rel_iqr")
     spread = f" ±{100 * rel:.1f}%" if rel is not None else ""
-    return f"{format_in(case.get('median_s'), unit)}{spread}"
+    return f"{format_in(case.get('median_s'), unit)}{spread}{' ?' if unreliable(case) else ''}"
 
 
 def _row_label(case: dict[str, Any]) -> tuple[str, str, str]:
@@ -52,19 +53,27 @@ def _by_size(members: Sequence[dict[str, Any]], sizes: Sequence[str], field: str
 def device_table(cases: Sequence[dict[str, Any]], device_label: str) -> list[Section]:
     """One device: a section per family and dtype; rows op/variant/mode, columns sizes."""
     mine = [case for case in cases if case["device_label"] == device_label]
-    sections = [Section(device_label, 1, "Median time per call, ± relative IQR (interquartile range / median) across rounds. " + harness_note(mine))]
+    sections = [Section(device_label, 1, "Median time per call, ± relative IQR (interquartile range / median) across rounds. "
+                        + UNRELIABLE_WORDS + " " + harness_note(mine))]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for case in mine:
         groups.setdefault((case["family"], case["dtype"]), []).append(case)
     for (family, dtype), members in groups.items():
         sizes = sorted({case["size"] for case in members}, key=lambda size: SIZES.get(size, 0))
         headers = (*ROW_AXES, *sizes)
-        sections.append(Section(f"{family}, {dtype}", 2, headers=headers, rows=_by_size(members, sizes, "median_s", _cell)))
+        rows = _by_size(members, sizes, "median_s", _cell)
+        marks = tuple(tuple("unreliable" if cell.endswith(" ?") else "" for cell in row) for row in rows)
+        sections.append(Section(f"{family}, {dtype}", 2, headers=headers, rows=rows, marks=marks))
         traced = [case for case in members if case.get("mode") in FIRST_CALL_MODES and case.get("first_call_s")]
         if traced:
             rows = _by_size(traced, sizes, "first_call_s", lambda case, unit: format_in(case["first_call_s"], unit))
             sections.append(Section(f"{family}, {dtype}: first call (tracing, and XLA compilation for xla)", 3, headers=headers, rows=rows))
     return sections
+
+
+# How a reader knows which figures the spread makes unreliable (analysis/reliable.py), said where the marks are explained.
+UNRELIABLE_WORDS = (f"A figure of the per-device tables marked ? is unreliable: the 95% interval of its median (order statistics of its rounds) reaches "
+                    f"more than {100 * UNRELIABLE:.0f}% from it, so timed again it could read that much higher or lower.")
 
 
 def harness_note(cases: Sequence[dict[str, Any]]) -> str:
