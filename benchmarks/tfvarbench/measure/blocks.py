@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .progress import Estimate, Follower, ProgressLine
-from .stream import ReportWriter, replay
 from ..processes import ITERATIONS, Child, ChildFailed, start
 from ..runs import atomic_write
+from .progress import Estimate, Follower, ProgressLine
+from .stream import ReportWriter, replay
 
 __all__ = ["BlockFailed", "block_name", "child_command", "merge_saved", "run_blocks", "ReportWriter", "write_json"]
 

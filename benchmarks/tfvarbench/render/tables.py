@@ -62,7 +62,8 @@ def device_table(cases: Sequence[dict[str, Any]], device_label: str) -> list[Sec
         sizes = sorted({case["size"] for case in members}, key=lambda size: SIZES.get(size, 0))
         headers = (*ROW_AXES, *sizes)
         rows = _by_size(members, sizes, "median_s", _cell)
-        marks = tuple(tuple("unreliable" if cell.endswith(" ?") else "" for cell in row) for row in rows)
+        reliability = _by_size(members, sizes, "median_s", lambda case, unit: "unreliable" if unreliable(case) else "")  # from the cases, as the ? is
+        marks = tuple(("",) * len(ROW_AXES) + row[len(ROW_AXES):] for row in reliability)
         sections.append(Section(f"{family}, {dtype}", 2, headers=headers, rows=rows, marks=marks))
         traced = [case for case in members if case.get("mode") in FIRST_CALL_MODES and case.get("first_call_s")]
         if traced:

@@ -132,19 +132,31 @@ def load_runs(paths: Iterable[str | os.PathLike[str]], note: Callable[[str], Non
     and `note` is told of each repeat left out.
     """
     runs: list[Run] = []
+    by_file: dict[Path, Run] = {}
+    by_digest: dict[str, Run] = {}
     for path in _expand(paths):
+        file = Path(path).resolve()
+        if file in by_file:  # read once: the same file again is the same run
+            _repeat(note, path, "given twice")
+            continue
         run = load_run(path)
-        earlier = next((kept for kept in runs if same_run(kept, run)), None)
-        if earlier is None:
-            runs.append(run)
-        elif note is not None:
-            again = "given twice" if earlier.path.resolve() == run.path.resolve() else f"the same run as {earlier.path}"
-            note(f"{run.path}: {again}; counted once")
+        earlier = by_digest.get(run.digest)
+        by_file[file] = earlier or run
+        if earlier is not None:
+            _repeat(note, path, f"the same run as {earlier.path}")
+            continue
+        by_digest[run.digest] = run
+        runs.append(run)
     if not runs:
         raise RunError("no saved runs given")
     return runs
 
 
+def _repeat(note: Callable[[str], None] | None, path: str | os.PathLike[str], how: str) -> None:
+    if note is not None:
+        note(f"{path}: {how}; counted once")
+
+
 def same_run(one: Run, other: Run) -> bool:
-    """Whether two loaded runs are one run: the same file, or a copy of it."""
+    """Whether two loaded runs are one run: the same file, or a copy of it (the same text)."""
     return one.path.resolve() == other.path.resolve() or (bool(one.digest) and one.digest == other.digest)
